@@ -1,0 +1,7 @@
+"""Checks that the assignments' test cells call.
+
+One module per assignment (``autograded_tests.ps02_cell`` ...).  A check tests
+shapes first, then values against rnnlib, and when a student's answer matches a
+known wrong variant it names the misconception.  The hidden checks' logic lives
+here, not in the notebooks, so it never shows in the feedback students see.
+"""

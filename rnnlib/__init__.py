@@ -1,0 +1,18 @@
+"""rnnlib: the course's NumPy RNN library.  Its behaviour is Keras 3's.
+
+    import rnnlib as rl
+    x = rl.Input(shape=(2, 1))              # 2 timesteps of 1 feature; shape (None, 2, 1)
+    y = rl.layers.SimpleRNN(10)(x)          # (None, 10)
+    rl.Model(x, y).summary()                # 120 parameters
+
+Only NumPy is needed; ``rnnlib.viz`` and ``rnnlib.widgets`` bring in matplotlib and
+ipywidgets when they are used.
+"""
+from . import layers
+from .backend import floatx, set_floatx
+from .engine import Input, SymbolicTensor, clear_session
+from .models import Model, Sequential
+
+__all__ = ["layers", "Input", "Model", "Sequential", "SymbolicTensor",
+           "floatx", "set_floatx", "clear_session"]
+__version__ = "0.1.0"

@@ -1,0 +1,308 @@
+"""The graph: symbolic tensors, the ``Layer`` base class and ``Input``.
+
+A layer called on a NumPy array computes at once (eager).  A layer called on a
+``SymbolicTensor`` (from ``Input``) only works out shapes, builds its weights
+and records a ``Node``, so a whole model can be checked before any data exists.
+Both paths validate first, with the same checks, then either compute or infer.
+"""
+import re
+
+import numpy as np
+
+from . import backend
+
+_NAME_COUNTS = {}
+
+
+def clear_session():
+    """Forget the automatic layer names, so the next SimpleRNN is ``simple_rnn`` again."""
+    _NAME_COUNTS.clear()
+
+
+def unique_name(base):
+    n = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def snake_case(name):
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def fmt_shape(shape):
+    """``(None, 2)`` as Keras prints it (a 1-tuple keeps its comma)."""
+    if shape is None:
+        return "?"
+    if isinstance(shape, list):
+        return "[" + ", ".join(fmt_shape(s) for s in shape) + "]"
+    return str(tuple(shape))
+
+
+class SymbolicTensor:
+    """A placeholder with a shape and no values; ``None`` in the shape is 'any size'.
+
+    ``rl.Input(shape=(2, 1)).shape == (None, 2, 1)``: the batch axis is ``None``.
+    """
+
+    def __init__(self, shape, dtype=None, name=None, node=None, index=0):
+        self.shape = tuple(shape)
+        self.dtype = dtype or backend.floatx()
+        self.name = name or unique_name("symbolic_tensor")
+        self.node, self.index = node, index   # the layer call that made me
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError(
+            f"{self!r} is symbolic: it has a shape but no values. Build a model with "
+            "rl.Model(inputs, outputs) and call it on a NumPy array to get numbers."
+        )
+
+
+def flatten(structure):
+    """Flatten nested lists/tuples into a list of leaves."""
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in flatten(item)]
+    return [structure]
+
+
+def pack_like(structure, leaves):
+    """The inverse of ``flatten``: rebuild ``structure`` from an iterator of leaves."""
+    leaves = iter(leaves)
+
+    def _pack(s):
+        if isinstance(s, (list, tuple)):
+            return type(s)(_pack(item) for item in s)
+        return next(leaves)
+
+    return _pack(structure)
+
+
+def is_symbolic(structure):
+    return any(isinstance(t, SymbolicTensor) for t in flatten(structure))
+
+
+class Node:
+    """One call of a layer on symbolic tensors: what went in, what came out."""
+
+    def __init__(self, layer, args, kwargs, outputs):
+        self.layer, self.args, self.kwargs, self.outputs = layer, args, kwargs, outputs
+        self.input_tensors = [t for t in flatten((args, list(kwargs.values())))
+                              if isinstance(t, SymbolicTensor)]
+
+    def run(self, values):
+        """Call the layer eagerly, ``values`` mapping each symbolic tensor to an array."""
+        def sub(s):
+            return pack_like(s, [values[id(t)] if isinstance(t, SymbolicTensor) else t
+                                 for t in flatten(s)])
+        return self.layer(*sub(list(self.args)), **{k: sub(v) for k, v in self.kwargs.items()})
+
+
+class Layer:
+    """Base class.  A subclass writes ``check``, ``build``, ``compute_output_shape``, ``call``.
+
+    ``check(shapes, **kwargs)`` raises a teaching error for bad shapes; it sees
+    shapes only, so it runs before any arithmetic, in both eager and symbolic use.
+    """
+
+    weight_names = ()
+
+    def __init__(self, name=None):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {name!r}")
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.built = False
+        self.dtype = backend.floatx()
+        self._nodes = []
+
+    # --- the two ways in -------------------------------------------------
+    def __call__(self, inputs, **kwargs):
+        if is_symbolic((inputs, list(kwargs.values()))):
+            return self._call_symbolic(inputs, **kwargs)
+        inputs = self._to_arrays(inputs)
+        shapes = _shapes_of(inputs)
+        self.check(shapes, **kwargs)
+        if not self.built:
+            self.build(shapes)
+            self.built = True
+        return self.call(inputs, **kwargs)
+
+    def _call_symbolic(self, inputs, **kwargs):
+        shapes = _shapes_of(inputs)
+        self.check(shapes, **kwargs)
+        if not self.built:
+            self.build(shapes)
+            self.built = True
+        out_shapes = self.compute_output_shape(shapes, **kwargs)
+        node = Node(self, (inputs,), kwargs, None)
+        leaves = [SymbolicTensor(s, self.dtype, name=f"{self.name}/out{i}", node=node, index=i)
+                  for i, s in enumerate(_shape_leaves(out_shapes))]
+        node.outputs = _pack_shapes(out_shapes, leaves)
+        self._nodes.append(node)
+        return node.outputs
+
+    def _to_arrays(self, inputs):
+        if isinstance(inputs, (list, tuple)):
+            return [self._to_arrays(x) for x in inputs]
+        return as_float_array(inputs, self, "input")
+
+    # --- to override -----------------------------------------------------
+    def check(self, shapes, **kwargs):
+        pass
+
+    def build(self, shapes):
+        pass
+
+    def compute_output_shape(self, shapes, **kwargs):
+        raise NotImplementedError
+
+    def call(self, inputs, **kwargs):
+        raise NotImplementedError
+
+    # --- weights ---------------------------------------------------------
+    @property
+    def weights(self):
+        """The weight arrays, in Keras's ``get_weights()`` order."""
+        return [getattr(self, n) for n in self.weight_names] if self.built else []
+
+    def get_weights(self):
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        """Load arrays in ``get_weights()`` order (e.g. a Keras layer's ``get_weights()``)."""
+        set_weights_checked(self, self, weights)
+
+    def count_params(self):
+        return int(sum(w.size for w in self.weights))
+
+    # --- the symbolic tensors of the first call, as in Keras --------------
+    @property
+    def output(self):
+        if not self._nodes:
+            raise ValueError(f"Layer '{self.name}' has not been called on a symbolic input yet.")
+        return self._nodes[0].outputs
+
+    @property
+    def input(self):
+        if not self._nodes:
+            raise ValueError(f"Layer '{self.name}' has not been called on a symbolic input yet.")
+        return self._nodes[0].args[0]
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+def set_weights_checked(owner, holder, weights):
+    """Check count and shapes, then assign ``holder.<name>`` for each weight name."""
+    if not owner.built:
+        raise ValueError(
+            f"Layer '{owner.name}' has no weights yet: call it once (or on an rl.Input) "
+            "so it learns the number of features, then set_weights."
+        )
+    current = owner.weights
+    expected = ", ".join(f"{n} {fmt_shape(w.shape)}" for n, w in zip(owner.weight_names, current))
+    if not isinstance(weights, (list, tuple)) or len(weights) != len(current):
+        got = len(weights) if isinstance(weights, (list, tuple)) else type(weights).__name__
+        raise ValueError(
+            f"Layer '{owner.name}' expects {len(current)} weight arrays [{expected}], "
+            f"received {got}."
+        )
+    new = []
+    for n, w, v in zip(owner.weight_names, current, weights):
+        v = np.asarray(v)
+        if v.shape != w.shape:
+            raise ValueError(
+                f"Layer '{owner.name}': weight '{n}' has shape {fmt_shape(w.shape)}, "
+                f"received {fmt_shape(v.shape)}. The expected order is [{expected}]."
+            )
+        new.append(v.astype(w.dtype, copy=True))
+    for n, v in zip(owner.weight_names, new):
+        setattr(holder, n, v)
+
+
+def as_float_array(x, layer, what):
+    """An array of the layer's float dtype, or a TypeError that says what came instead."""
+    if isinstance(x, SymbolicTensor):
+        return x
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(
+            f"Layer '{layer.name}' could not turn its {what} into an array ({exc}). "
+            "Pass a NumPy array of numbers; pad sequences to one length first."
+        ) from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"Layer '{layer.name}' expects numbers as its {what}, received dtype "
+            f"{arr.dtype} with shape {fmt_shape(arr.shape)}. Convert it first, e.g. "
+            "np.asarray(x, dtype='float32'); text must be turned into numbers (one-hot or an "
+            "embedding) before an RNN can read it."
+        )
+    return arr.astype(layer.dtype, copy=False)
+
+
+def _shapes_of(inputs):
+    if isinstance(inputs, (list, tuple)):
+        return [_shapes_of(x) for x in inputs]
+    return tuple(inputs.shape)
+
+
+def _is_shape(s):
+    return isinstance(s, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in s)
+
+
+def _shape_leaves(shapes):
+    if _is_shape(shapes):
+        return [shapes]
+    return [leaf for s in shapes for leaf in _shape_leaves(s)]
+
+
+def _pack_shapes(shapes, leaves):
+    if _is_shape(shapes):
+        return leaves.pop(0)
+    return [_pack_shapes(s, leaves) for s in shapes]
+
+
+class InputLayer(Layer):
+    """The layer behind ``rl.Input``: it holds the shape and passes data through."""
+
+    def __init__(self, shape, batch_size=None, name=None):
+        super().__init__(name)
+        self.batch_shape = (batch_size,) + tuple(shape)
+        self.built = True
+
+    def compute_output_shape(self, shapes, **kwargs):
+        return self.batch_shape
+
+    def __repr__(self):
+        return f"<InputLayer name={self.name!r}, batch_shape={self.batch_shape}>"
+
+
+def Input(shape, batch_size=None, name=None):
+    """A symbolic input of shape ``(batch_size, *shape)``; the batch is ``None`` (any) by default.
+
+    ``shape`` leaves out the batch: ``Input(shape=(2, 1))`` is 2 timesteps of 1 feature
+    and has ``.shape == (None, 2, 1)``.
+    """
+    if isinstance(shape, (int, np.integer)) or not hasattr(shape, "__iter__"):
+        raise ValueError(
+            f"Input(shape={shape!r}): shape must be a tuple that leaves out the batch, "
+            f"e.g. shape=({shape},) - mind the comma - or shape=({shape}, 1) for an RNN."
+        )
+    shape = tuple(shape)
+    for d in shape:
+        if d is not None and (not isinstance(d, (int, np.integer)) or d < 0):
+            raise ValueError(f"Input(shape={shape}): every size must be a whole number >= 0 or None.")
+    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size <= 0):
+        raise ValueError(f"Input(batch_size={batch_size!r}): use a positive whole number or None.")
+    layer = InputLayer(shape, batch_size=batch_size, name=name)
+    node = Node(layer, (), {}, None)
+    node.outputs = SymbolicTensor(layer.batch_shape, layer.dtype, name=layer.name, node=node)
+    layer._nodes.append(node)
+    return node.outputs

@@ -1,0 +1,15 @@
+"""rnnlib.layers: the layers of the course, with Keras 3's names, arguments and weights."""
+from ..engine import InputLayer, Layer
+from .bidirectional import Bidirectional
+from .core import Dense, Reshape
+from .gru import GRU, GRUCell
+from .lstm import LSTM, LSTMCell
+from .merging import Add, Concatenate, add, concatenate
+from .rnn import RNN, Cell
+from .simple_rnn import SimpleRNN, SimpleRNNCell
+
+__all__ = [
+    "Layer", "InputLayer", "RNN", "Cell",
+    "SimpleRNN", "SimpleRNNCell", "GRU", "GRUCell", "LSTM", "LSTMCell",
+    "Bidirectional", "Dense", "Reshape", "Add", "Concatenate", "add", "concatenate",
+]

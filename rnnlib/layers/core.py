@@ -1,0 +1,108 @@
+"""Dense (acts on the last axis) and Reshape (keeps the batch axis)."""
+import numpy as np
+
+from .. import backend
+from ..engine import Layer, fmt_shape
+from .rnn import check_units
+
+
+class Dense(Layer):
+    """y = activation(x @ kernel + bias) on the last axis: (..., in) -> (..., units).
+
+    On a 3-D (batch, timesteps, features) input it acts on every timestep alike.
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, seed=None, name=None):
+        super().__init__(name)
+        self.units = check_units(units, "Dense")
+        self.activation = backend.get_activation(activation)
+        self.use_bias = bool(use_bias)
+        self.seed = seed
+        self.weight_names = ("kernel", "bias") if self.use_bias else ("kernel",)
+
+    def check(self, shape):
+        if isinstance(shape, list):
+            raise ValueError(f"Layer '{self.name}' takes one tensor, received {len(shape)}: {fmt_shape(shape)}.")
+        if len(shape) < 2 or shape[-1] is None:
+            raise ValueError(
+                f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected "
+                f"min_ndim=2 with a known last axis, found shape {fmt_shape(shape)}. "
+                "Dense needs (batch, features)."
+            )
+        if self.built and shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected axis -1 "
+                f"of input shape to have value {self.kernel.shape[0]}, but received input with "
+                f"shape {fmt_shape(shape)}. It was built for {self.kernel.shape[0]} features; "
+                "make a new Dense layer for the new size."
+            )
+
+    def build(self, shape):
+        rng = backend.make_rng(self.seed)
+        self.kernel = backend.glorot_uniform((shape[-1], self.units), rng, self.dtype)
+        if self.use_bias:
+            self.bias = np.zeros(self.units, self.dtype)
+
+    def compute_output_shape(self, shape):
+        return tuple(shape[:-1]) + (self.units,)
+
+    def call(self, x):
+        y = x @ self.kernel                                  # (..., units)
+        if self.use_bias:
+            y += self.bias
+        return self.activation(y)
+
+    def __repr__(self):
+        return (f"<Dense name={self.name!r}, units={self.units}, "
+                f"activation={backend.activation_name(self.activation)}>")
+
+
+class Reshape(Layer):
+    """Reshape each sample to ``target_shape`` (the batch axis stays); one -1 is inferred."""
+
+    def __init__(self, target_shape, name=None):
+        super().__init__(name)
+        if isinstance(target_shape, (int, np.integer)) or not hasattr(target_shape, "__iter__"):
+            raise ValueError(f"Reshape(target_shape={target_shape!r}): use a tuple, e.g. ({target_shape},).")
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1 or any(d < -1 or d == 0 for d in self.target_shape):
+            raise ValueError(
+                f"Reshape(target_shape={self.target_shape}): sizes must be positive, with at "
+                "most one -1 (meaning 'whatever is left')."
+            )
+
+    def _resolve(self, shape):
+        """The output shape of one sample, or None where the input size is unknown."""
+        sample = shape[1:]
+        if None in sample:
+            return tuple(None if d == -1 else d for d in self.target_shape)
+        size, known = int(np.prod(sample)), int(np.prod([d for d in self.target_shape if d != -1]))
+        target = self.target_shape
+        if -1 in target and size % known == 0:
+            target = tuple(size // known if d == -1 else d for d in target)
+        if int(np.prod(target)) != size or (-1 in self.target_shape and size % known):
+            raise ValueError(
+                f"Layer '{self.name}': cannot reshape {fmt_shape(shape)} to "
+                f"{fmt_shape((shape[0],) + self.target_shape)}: each sample holds {size} values "
+                f"({' x '.join(map(str, sample))}) but the target holds "
+                f"{' x '.join(map(str, self.target_shape))} = {known}"
+                f"{' times something' if -1 in self.target_shape else ''}. The sizes must "
+                f"multiply to {size}, e.g. Reshape(({sample[0]}, {size // sample[0]}))."
+            )
+        return target
+
+    def check(self, shape):
+        if isinstance(shape, list):
+            raise ValueError(f"Layer '{self.name}' takes one tensor, received {len(shape)}.")
+        if len(shape) < 1:
+            raise ValueError(f"Layer '{self.name}': input needs a batch axis, received {fmt_shape(shape)}.")
+        self._resolve(shape)
+
+    def compute_output_shape(self, shape):
+        return (shape[0],) + self._resolve(shape)
+
+    def call(self, x):
+        return x.reshape((x.shape[0],) + self._resolve(x.shape))
+
+    def __repr__(self):
+        return f"<Reshape name={self.name!r}, target_shape={self.target_shape}>"

@@ -1,0 +1,128 @@
+"""Add and Concatenate, with Keras 3's rules for inputs of different rank.
+
+Keras 3 gives a lower-rank input extra axes at position 1 until the ranks match,
+so ``add([(None, 16), (None, 32, 16)])`` adds the vector to every timestep and
+returns ``(None, 32, 16)``.  rnnlib does the same and warns: that silent
+broadcast is a classic bug (a layer returned its last output where a sequence was
+meant).
+"""
+import warnings
+
+import numpy as np
+
+from ..engine import Layer, fmt_shape
+
+
+class Merge(Layer):
+    def check(self, shapes):
+        if not isinstance(shapes, list) or len(shapes) < 2:
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) merges a list of at least 2 "
+                f"tensors, e.g. rl.layers.{type(self).__name__.lower()}([a, b]); received "
+                f"{fmt_shape(shapes) if isinstance(shapes, list) else 'one tensor'}."
+            )
+        batches = {s[0] for s in shapes if s and s[0] is not None}
+        if len(batches) > 1:
+            raise ValueError(f"Layer '{self.name}': inputs have different batch sizes: {fmt_shape(shapes)}.")
+
+
+class Add(Merge):
+    """Element-wise sum of a list of tensors of the same shape (or Keras-broadcastable)."""
+
+    def check(self, shapes):
+        super().check(shapes)
+        self.compute_output_shape(shapes)        # raises if the shapes do not fit
+        ranks = {len(s) for s in shapes}
+        if len(ranks) > 1:
+            low = min(shapes, key=len)
+            high = max(shapes, key=len)
+            warnings.warn(
+                f"Layer '{self.name}' adds inputs of different rank: {fmt_shape(low)} and "
+                f"{fmt_shape(high)}. Like Keras, it inserts axis 1 into {fmt_shape(low)} and "
+                f"broadcasts it, so the same vector is added at every step of {fmt_shape(high)}. "
+                "If one of them came from an RNN, that RNN probably needs return_sequences=True.",
+                UserWarning, stacklevel=4)
+
+    def compute_output_shape(self, shapes):
+        out = shapes[0][1:]
+        for s in shapes[1:]:
+            out = _broadcast(out, s[1:], shapes, self.name)
+        batch = next((s[0] for s in shapes if s[0] is not None), None)
+        return (batch,) + out
+
+    def call(self, xs):
+        rank = max(x.ndim for x in xs)
+        out = None
+        for x in xs:
+            x = x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:])  # Keras: axis 1
+            out = x.copy() if out is None else out + x
+        return out
+
+    def __repr__(self):
+        return f"<Add name={self.name!r}>"
+
+
+def _broadcast(a, b, shapes, name):
+    """Keras's element-wise output shape of two per-sample shapes (trailing axes aligned)."""
+    if len(a) < len(b):
+        a, b = b, a
+    out = list(a[:len(a) - len(b)])
+    for i, j in zip(a[len(a) - len(b):], b):
+        if i is None or j is None:
+            out.append(None)
+        elif i == 1 or j == 1 or i == j:
+            out.append(j if i == 1 else i)
+        else:
+            raise ValueError(
+                f"Layer '{name}': inputs have incompatible shapes {fmt_shape(shapes)}: axis sizes "
+                f"{i} and {j} differ. Add needs equal shapes (or a size of 1 to broadcast)."
+            )
+    return tuple(out)
+
+
+class Concatenate(Merge):
+    """Join tensors along ``axis`` (default -1); every other axis must match."""
+
+    def __init__(self, axis=-1, name=None):
+        super().__init__(name)
+        self.axis = int(axis)
+
+    def check(self, shapes):
+        super().check(shapes)
+        rank = len(shapes[0])
+        axis = self.axis % rank if -rank <= self.axis < rank else None
+        fail = axis is None or axis == 0 or any(len(s) != rank for s in shapes) or any(
+            len({s[k] for s in shapes} - {None}) > 1 for k in range(1, rank) if k != axis)
+        if fail:
+            raise ValueError(
+                f"A `Concatenate` layer requires inputs with matching shapes except for the "
+                f"concatenation axis. Received: input_shape={fmt_shape(shapes)} (layer "
+                f"'{self.name}', axis={self.axis}). Make the other axes agree first, e.g. with "
+                "return_sequences=True on an RNN or a Reshape that adds an axis."
+            )
+
+    def compute_output_shape(self, shapes):
+        axis = self.axis % len(shapes[0])
+        out = list(shapes[0])
+        sizes = [s[axis] for s in shapes]
+        out[axis] = None if None in sizes else sum(sizes)
+        for k in range(1, len(out)):
+            if k != axis and out[k] is None:
+                out[k] = next((s[k] for s in shapes if s[k] is not None), None)
+        return tuple(out)
+
+    def call(self, xs):
+        return np.concatenate(xs, axis=self.axis)
+
+    def __repr__(self):
+        return f"<Concatenate name={self.name!r}, axis={self.axis}>"
+
+
+def add(inputs, name=None):
+    """Functional form: ``add([a, b])`` is ``Add()([a, b])``."""
+    return Add(name=name)(inputs)
+
+
+def concatenate(inputs, axis=-1, name=None):
+    """Functional form: ``concatenate([a, b])`` is ``Concatenate(axis)([a, b])``."""
+    return Concatenate(axis=axis, name=name)(inputs)

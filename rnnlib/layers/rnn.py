@@ -1,0 +1,395 @@
+"""``RNN``: the one time loop, and ``Cell``, what the built-in cells share.
+
+A *cell* does one timestep: ``call(x_t, states) -> (output_t, new_states)``, with
+``x_t`` of shape ``(batch, features)`` and each state ``(batch, size)`` for each
+``size`` in ``state_size``.  ``RNN`` runs a cell over the time axis of a
+``(batch, timesteps, features)`` input and owns everything about time:
+``return_sequences``, ``return_state``, ``go_backwards``, ``stateful`` and masks.
+Any object with ``state_size`` and ``call`` can drive it - your own cell too.
+"""
+import numpy as np
+
+from .. import backend
+from ..engine import Layer, as_float_array, fmt_shape, set_weights_checked
+
+
+def check_units(units, owner):
+    if isinstance(units, bool) or not isinstance(units, (int, np.integer)):
+        raise TypeError(f"{owner}: units must be a whole number, received {units!r}.")
+    if units <= 0:
+        raise ValueError(
+            f"{owner}: units must be a positive whole number, received units={units}. "
+            "units is the size of the hidden state h (and of each output vector); "
+            "it has nothing to do with the number of timesteps."
+        )
+    return int(units)
+
+
+def _flag(value, name, owner):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be True or False, received {value!r}.")
+    return bool(value)
+
+
+class Cell:
+    """What SimpleRNNCell, GRUCell and LSTMCell share.
+
+    A subclass sets ``gates`` (kernel blocks per unit) and writes ``step``, the
+    recurrent part of one timestep.  ``project`` (the input part) is split out so
+    that ``RNN`` can do it for all timesteps in one matrix product.
+    """
+
+    gates = 1
+
+    def __init__(self, units, activation="tanh", use_bias=True, seed=None):
+        self.units = check_units(units, type(self).__name__)
+        self.activation = backend.get_activation(activation)
+        self.use_bias = _flag(use_bias, "use_bias", type(self).__name__)
+        self.seed = seed
+        self.built = False
+        self.weight_names = ("kernel", "recurrent_kernel") + (("bias",) if self.use_bias else ())
+
+    @property
+    def state_size(self):
+        return self.units
+
+    @property
+    def output_size(self):
+        return self.units
+
+    def build(self, input_shape):
+        """Make the weights for ``input_shape[-1]`` features, initialised as Keras does."""
+        features, width = input_shape[-1], self.gates * self.units
+        rng, dtype = backend.make_rng(self.seed), backend.floatx()
+        self.kernel = backend.glorot_uniform((features, width), rng, dtype)
+        self.recurrent_kernel = backend.orthogonal((self.units, width), rng, dtype)
+        if self.use_bias:
+            self.bias = self.initial_bias(dtype)
+        self.built = True
+
+    def initial_bias(self, dtype):
+        return np.zeros(self.gates * self.units, dtype)
+
+    @property
+    def weights(self):
+        return [getattr(self, n) for n in self.weight_names] if self.built else []
+
+    @property
+    def input_bias(self):
+        return self.bias
+
+    def project(self, x):
+        """The input part of a step: ``x @ kernel + bias``, for one step or all at once.
+
+        x: (batch, features) or (timesteps, batch, features) -> (..., gates * units)
+        """
+        z = x @ self.kernel                          # (..., gates * units)
+        if self.use_bias:
+            z += self.input_bias
+        return z
+
+    def call(self, x_t, states):
+        """One timestep: x_t (batch, features), states [h_tm1, ...] -> (h, new states)."""
+        return self.step(self.project(x_t), list(states))
+
+    def config(self):
+        return dict(units=self.units, activation=self.activation,
+                    use_bias=self.use_bias, seed=self.seed)
+
+    def __repr__(self):
+        extra = ", ".join(f"{k}={backend.activation_name(v) if callable(v) else v!r}"
+                          for k, v in self.config().items() if k != "units")
+        return f"{type(self).__name__}(units={self.units}, {extra})"
+
+
+class RNN(Layer):
+    """Runs a cell over time.
+
+    Input ``(batch, timesteps, features)``.  Output ``(batch, units)``, the last
+    step's output, or ``(batch, timesteps, units)`` with ``return_sequences=True``;
+    with ``return_state=True`` a list ``[output, *final_states]``.
+
+    Call as ``layer(x, initial_state=None, mask=None)``: ``initial_state`` is a list
+    of ``(batch, size)`` arrays (``[h0]``, or ``[h0, c0]`` for LSTM); ``mask`` is a
+    boolean ``(batch, timesteps)`` array, False where a step is padding.
+    """
+
+    def __init__(self, cell, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, zero_output_for_mask=False, name=None):
+        if not hasattr(cell, "state_size") or not callable(getattr(cell, "call", None)):
+            raise TypeError(
+                f"RNN needs a cell: an object with a `state_size` attribute and a method "
+                f"`call(x_t, states) -> (output_t, new_states)`. Received {cell!r}."
+            )
+        super().__init__(name)
+        owner = f"Layer '{self.name}'"
+        self.cell = cell
+        self.return_sequences = _flag(return_sequences, "return_sequences", owner)
+        self.return_state = _flag(return_state, "return_state", owner)
+        self.go_backwards = _flag(go_backwards, "go_backwards", owner)
+        self.stateful = _flag(stateful, "stateful", owner)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.states = None          # the carried state of a stateful layer
+        self._input_source = None   # the layer that produced a symbolic input (for hints)
+        sizes = self.state_sizes    # validate state_size now, not mid-loop
+        del sizes
+
+    # --- sizes ---------------------------------------------------------------
+    @property
+    def state_sizes(self):
+        """``state_size`` as a list: ``[units]``, or ``[units, units]`` for LSTM."""
+        size = self.cell.state_size
+        sizes = list(size) if isinstance(size, (list, tuple)) else [size]
+        for s in sizes:
+            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s <= 0:
+                raise ValueError(f"The cell's state_size must be positive whole numbers, got {size!r}.")
+        return [int(s) for s in sizes]
+
+    @property
+    def output_size(self):
+        return int(getattr(self.cell, "output_size", self.state_sizes[0]))
+
+    @property
+    def units(self):
+        return self.output_size
+
+    # --- weights live in the cell ----------------------------------------------
+    @property
+    def weight_names(self):
+        return tuple(getattr(self.cell, "weight_names", ()))
+
+    @property
+    def weights(self):
+        return list(getattr(self.cell, "weights", [])) if self.built else []
+
+    def set_weights(self, weights):
+        set_weights_checked(self, self.cell, weights)
+
+    # --- validation: shapes only, before any arithmetic -------------------------
+    def __call__(self, inputs, **kwargs):
+        node = getattr(inputs, "node", None)
+        self._input_source = node.layer if node is not None else None
+        return super().__call__(inputs, **kwargs)
+
+    def check(self, shape, initial_state=None, mask=None):
+        where = f'Input 0 of layer "{self.name}" is incompatible with the layer'
+        if isinstance(shape, list):
+            raise ValueError(
+                f"{where}: it takes one tensor (batch, timesteps, features), received a list "
+                f"of {len(shape)}: {fmt_shape(shape)}. Merge them first (rl.layers.concatenate) "
+                "or pass states with initial_state=[...]."
+            )
+        if len(shape) != 3:
+            raise ValueError(self._ndim_message(where, shape))
+        batch, timesteps, features = shape
+        if timesteps == 0:
+            raise ValueError(
+                f"{where}: received 0 timesteps, full shape {fmt_shape(shape)}. An RNN reads "
+                "at least one timestep; check how the sequences were cut or padded."
+            )
+        if features is None:
+            raise ValueError(f"{where}: the features axis must have a known size, received {fmt_shape(shape)}.")
+        if self.built and features != self._features:
+            raise ValueError(
+                f"{where}: it was built for {self._features} features per timestep "
+                f"(its kernel has {self._features} rows) but received {features}. Full shape "
+                f"received: {fmt_shape(shape)}. Every call must have the same number of "
+                "features (the last axis); for data with a different number, make a new layer."
+            )
+        if self.stateful:
+            self._check_stateful_batch(batch, initial_state)
+        if initial_state is not None:
+            self._check_initial_state(batch, initial_state)
+        if mask is not None:
+            self._check_mask(shape, mask)
+
+    def _ndim_message(self, where, shape):
+        msg = (f"{where}: expected ndim=3, found ndim={len(shape)}. "
+               f"Full shape received: {fmt_shape(shape)}.\n"
+               "An RNN reads sequences: its input is (batch, timesteps, features), for every "
+               "sample a list of timesteps, each a vector of features.")
+        src = self._input_source
+        if len(shape) == 2 and src is not None and getattr(src, "return_sequences", True) is False:
+            return msg + (
+                f"\nThe input comes from layer '{src.name}', which returns only its last output "
+                f"{fmt_shape(shape)} because return_sequences=False. To stack RNNs, create "
+                f"'{src.name}' with return_sequences=True, so that it passes on the whole "
+                f"sequence ({shape[0]}, timesteps, {shape[1]})."
+            )
+        if len(shape) == 2:
+            n = shape[1]
+            return msg + (
+                f"\nEach sample here is a flat vector of {n} values. Give it a time axis:\n"
+                f"  - {n} timesteps of 1 feature: rl.Input(shape=({n}, 1)), or x.reshape(-1, {n}, 1)\n"
+                f"  - 1 timestep of {n} features: rl.Input(shape=(1, {n})), or x.reshape(-1, 1, {n})"
+            )
+        if len(shape) == 1:
+            return msg + ("\nThis looks like a single sample without its batch axis: "
+                          "x.reshape(1, -1, 1) makes it one sample of many timesteps.")
+        if len(shape) > 3:
+            rest = shape[2:]
+            size = int(np.prod(rest)) if None not in rest else None
+            tail = f"({shape[1]}, {size})" if size else "(timesteps, features)"
+            return msg + (f"\nThe axes after timesteps must be merged into one features axis, "
+                          f"e.g. rl.layers.Reshape({tail}) first.")
+        return msg
+
+    def _check_initial_state(self, batch, initial_state):
+        kind = type(self).__name__
+        states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+        sizes = self.state_sizes
+        if len(states) != len(sizes):
+            names = "[h, c]" if len(sizes) == 2 else "[h]" if len(sizes) == 1 else f"{len(sizes)} states"
+            raise ValueError(
+                f"Layer '{self.name}' ({kind}) takes {len(sizes)} initial state"
+                f"{'s' if len(sizes) != 1 else ''} {names}, each (batch, units); "
+                f"received {len(states)}."
+                + (" An LSTM carries two states: the hidden state h and the cell state c, "
+                   "so pass initial_state=[h0, c0]." if len(sizes) == 2 else "")
+            )
+        for k, (s, size) in enumerate(zip(states, sizes)):
+            shape = tuple(getattr(s, "shape", np.shape(s)))
+            expected = (batch, size)
+            bad = (len(shape) != 2 or shape[1] != size
+                   or (batch is not None and shape[0] is not None and shape[0] != batch))
+            if bad:
+                raise ValueError(
+                    f"Layer '{self.name}': initial_state[{k}] should have shape "
+                    f"{fmt_shape(expected)} (batch, units), received {fmt_shape(shape)}. "
+                    "Use one row per sample in the batch and one column per unit."
+                )
+
+    def _check_mask(self, shape, mask):
+        mshape = tuple(getattr(mask, "shape", np.shape(mask)))
+        ok = (len(mshape) == 2 and all(a is None or b is None or a == b
+                                       for a, b in zip(mshape, shape[:2])))
+        if not ok:
+            raise ValueError(
+                f"Layer '{self.name}': mask should have shape {fmt_shape(shape[:2])} "
+                f"(batch, timesteps), one True/False per step, received {fmt_shape(mshape)}."
+            )
+        if not hasattr(mask, "node"):
+            kind = np.asarray(mask).dtype.kind
+            if kind not in "biu":
+                raise TypeError(f"Layer '{self.name}': mask must be boolean (True = read this step), "
+                                f"received dtype {np.asarray(mask).dtype}.")
+
+    def _check_stateful_batch(self, batch, initial_state):
+        if batch is None:
+            raise ValueError(
+                f"Layer '{self.name}' is stateful, so its batch size must be fixed: "
+                "use rl.Input(shape=..., batch_size=N). When using `stateful=True` in a RNN, "
+                "the batch size must be static."
+            )
+        if self.states is not None and initial_state is None and self.states[0].shape[0] != batch:
+            raise ValueError(
+                f"If an RNN is stateful, the batch size of the input sequences must be the same "
+                f"as the batch size of the initial state. Layer '{self.name}' carries state for "
+                f"a batch of {self.states[0].shape[0]}, received a batch of {batch}. Sample i of "
+                "each call continues sample i of the last call, so keep the batch size fixed "
+                "(or make a new layer for a new batch size)."
+            )
+
+    # --- build and shapes --------------------------------------------------------
+    def build(self, shape):
+        self._features = shape[-1]
+        if hasattr(self.cell, "build") and not getattr(self.cell, "built", False):
+            self.cell.build((shape[0], shape[-1]))
+            try:
+                self.cell.built = True
+            except AttributeError:
+                pass
+
+    def compute_output_shape(self, shape, initial_state=None, mask=None):
+        batch, timesteps, _ = shape
+        out = self.output_size
+        return self._assemble((batch, timesteps, out), (batch, out),
+                              [(batch, s) for s in self.state_sizes])
+
+    def _assemble(self, sequence, last, states):
+        """What the layer returns; used for arrays (``call``) and shapes alike."""
+        output = sequence if self.return_sequences else last
+        return [output, *states] if self.return_state else output
+
+    # --- the computation -----------------------------------------------------------
+    def call(self, x, initial_state=None, mask=None):
+        batch = x.shape[0]
+        states = self._initial_states(batch, initial_state)
+        if mask is not None:
+            mask = np.asarray(mask).astype(bool)
+        sequence, last, states = self._loop(x, states, mask)
+        if self.stateful:
+            self.states = [s.copy() for s in states]
+        return self._assemble(sequence, last, states)
+
+    def _initial_states(self, batch, initial_state):
+        if initial_state is not None:
+            states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+            return [as_float_array(s, self, "initial_state") for s in states]
+        if self.stateful and self.states is not None:
+            return self.states
+        return [np.zeros((batch, s), self.dtype) for s in self.state_sizes]
+
+    def _loop(self, x, states, mask):
+        """x (batch, timesteps, features) -> (outputs over time or None, last output, states)."""
+        xs = x.transpose(1, 0, 2)                     # (timesteps, batch, features)
+        if self.go_backwards:
+            xs = xs[::-1]
+            mask = None if mask is None else mask[:, ::-1]
+        if hasattr(self.cell, "project") and hasattr(self.cell, "step"):
+            xs = self.cell.project(xs)                # (timesteps, batch, gates*units), one product
+            step = self.cell.step
+        else:
+            step = self._foreign_step
+        timesteps, batch = xs.shape[:2]
+        outputs = (np.empty((timesteps, batch, self.output_size), self.dtype)
+                   if self.return_sequences else None)
+        output = np.zeros((batch, self.output_size), self.dtype)
+        for t in range(timesteps):
+            new_output, new_states = step(xs[t], states)
+            if mask is not None:
+                m = mask[:, t, None]                  # (batch, 1): True = read this step
+                held = 0.0 if self.zero_output_for_mask else output
+                new_output = np.where(m, new_output, held)
+                new_states = [np.where(m, n, s) for n, s in zip(new_states, states)]
+            output, states = new_output, new_states
+            if outputs is not None:
+                outputs[t] = output
+        sequence = None if outputs is None else outputs.transpose(1, 0, 2)
+        return sequence, output, list(states)
+
+    def _foreign_step(self, x_t, states):
+        """Call a cell that is not rnnlib's, and check what it returns."""
+        output, new_states = self.cell.call(x_t, list(states))
+        if not isinstance(new_states, (list, tuple)):
+            new_states = [new_states]
+        output = np.asarray(output)
+        new_states = [np.asarray(s) for s in new_states]
+        want = (x_t.shape[0], self.output_size)
+        if output.shape != want:
+            raise ValueError(
+                f"The cell {self.cell!r} returned an output of shape {fmt_shape(output.shape)} "
+                f"from call(x_t, states); expected {fmt_shape(want)} (batch, output_size)."
+            )
+        if [s.shape for s in new_states] != [(want[0], n) for n in self.state_sizes]:
+            raise ValueError(
+                f"The cell {self.cell!r} returned new states of shapes "
+                f"{[fmt_shape(s.shape) for s in new_states]}; its state_size "
+                f"{self.cell.state_size} asks for {[fmt_shape((want[0], n)) for n in self.state_sizes]}."
+            )
+        return output, new_states
+
+    def reset_states(self):
+        """Forget the carried state of a stateful layer (the next call starts from zeros)."""
+        if self.states is not None:
+            self.states = [np.zeros_like(s) for s in self.states]
+
+    reset_state = reset_states
+
+    def config(self):
+        return dict(return_sequences=self.return_sequences, return_state=self.return_state,
+                    go_backwards=self.go_backwards, stateful=self.stateful)
+
+    def __repr__(self):
+        flags = "".join(f", {k}=True" for k, v in self.config().items() if v)
+        return f"<{type(self).__name__} name={self.name!r}, units={self.units}{flags}, cell={self.cell!r}>"

@@ -1,0 +1,24 @@
+"""SimpleRNN: h_t = activation(x_t @ kernel + h_tm1 @ recurrent_kernel + bias)."""
+from .rnn import RNN, Cell
+
+
+class SimpleRNNCell(Cell):
+    """One step of an Elman RNN.  Weights: kernel (features, units),
+    recurrent_kernel (units, units), bias (units,).  Parameters: units * (features + units + 1).
+    """
+
+    def step(self, xp_t, states):
+        """xp_t = x_t @ kernel + bias (batch, units); states [h_tm1] -> (h, [h])."""
+        h_tm1 = states[0]                                  # (batch, units)
+        h = self.activation(xp_t + h_tm1 @ self.recurrent_kernel)  # (batch, units)
+        return h, [h]
+
+
+class SimpleRNN(RNN):
+    """A SimpleRNNCell run over time.  Input (batch, timesteps, features)."""
+
+    def __init__(self, units, activation="tanh", use_bias=True, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, seed=None, name=None):
+        super().__init__(SimpleRNNCell(units, activation, use_bias, seed),
+                         return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, name=name)
