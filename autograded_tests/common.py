@@ -137,14 +137,28 @@ def float64():
         rl.set_floatx(old)
 
 
+def reference_layer(layer_class, features, weights=None, **kwargs):
+    """An rnnlib layer in float64, built for ``features`` and loaded with ``weights``.
+
+    ``reference_layer(rl.layers.SimpleRNN, 3, [kernel, recurrent_kernel, bias], units=4)``.
+    """
+    with float64():
+        layer = layer_class(**kwargs)
+        layer(rl.Input(shape=(None, features)))       # builds the weights
+        if weights is not None:
+            layer.set_weights(list(weights))
+    return layer
+
+
 # --- calling the student's function safely ---------------------------------------
 
-def call(fn, *args, name=None, expected="a result", forbid=CELL_MATHS + RNN_LOOP, **kwargs):
+def call(fn, *args, name=None, expected="a result", forbid=CELL_MATHS + RNN_LOOP, none_ok=False,
+         **kwargs):
     """``fn(*args, **kwargs)``, with every way of going wrong turned into an AssertionError.
 
     The arguments are deep-copied (a function that changes its inputs in place cannot
     spoil the reference), rnnlib's ``forbid`` methods are refused (pass ``forbid=()``
-    to allow everything), and ``None`` as a result is refused too.
+    to allow everything), and ``None`` as a result is refused too (unless ``none_ok``).
     """
     name = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
@@ -164,7 +178,7 @@ def call(fn, *args, name=None, expected="a result", forbid=CELL_MATHS + RNN_LOOP
             f"`{name}` raised {type(exc).__name__}: {exc}\nExpected {expected}. "
             "Run it yourself on small inputs to see where it fails."
         ) from exc
-    if result is None:
+    if result is None and not none_ok:
         raise AssertionError(f"`{name}` returned None; expected {expected}. "
                              "Did you forget the `return` statement?")
     return result
@@ -244,11 +258,13 @@ def _close(a, b, rtol, atol):
 def match_misconceptions(actual, variants, hints=None, rtol=1e-5, atol=1e-6):
     """Fail with "Misconception: <name> — <hint>" if ``actual`` equals a wrong variant.
 
-    ``variants`` maps a misconception's name to the output that misconception gives;
+    ``variants`` maps a misconception's name to the output that misconception gives
+    (or is a list of ``(name, output)`` pairs, when one name has several outputs);
     the hint comes from ``hints`` or :data:`MISCONCEPTIONS`.  Does nothing otherwise.
     """
     hints = hints or {}
-    for name, wrong in variants.items():
+    pairs = variants.items() if isinstance(variants, dict) else variants
+    for name, wrong in pairs:
         if _close(actual, wrong, rtol, atol):
             raise AssertionError(misconception(name, hints.get(name)))
 
