@@ -67,8 +67,8 @@ class Reshape(Layer):
         self.target_shape = tuple(int(d) for d in target_shape)
         if sum(d == -1 for d in self.target_shape) > 1 or any(d < -1 or d == 0 for d in self.target_shape):
             raise ValueError(
-                f"Reshape(target_shape={self.target_shape}): sizes must be positive, with at "
-                "most one -1 (meaning 'whatever is left')."
+                f"Reshape: target sizes must be positive, with at most one -1 (meaning "
+                f"'whatever is left'); received target_shape={self.target_shape}."
             )
 
     def _resolve(self, shape):
@@ -81,21 +81,24 @@ class Reshape(Layer):
         if -1 in target and size % known == 0:
             target = tuple(size // known if d == -1 else d for d in target)
         if int(np.prod(target)) != size or (-1 in self.target_shape and size % known):
+            example = (f", e.g. Reshape(({sample[0]}, {size // sample[0]}))"
+                       if len(sample) > 1 and sample[0] else "")
             raise ValueError(
-                f"Layer '{self.name}': cannot reshape {fmt_shape(shape)} to "
-                f"{fmt_shape((shape[0],) + self.target_shape)}: each sample holds {size} values "
-                f"({' x '.join(map(str, sample))}) but the target holds "
+                f"Layer '{self.name}' cannot reshape the input it received, {fmt_shape(shape)}, "
+                f"to {fmt_shape((shape[0],) + self.target_shape)}: each sample holds {size} "
+                f"values ({' x '.join(map(str, sample)) or 'a scalar'}) but the target holds "
                 f"{' x '.join(map(str, self.target_shape))} = {known}"
                 f"{' times something' if -1 in self.target_shape else ''}. The sizes must "
-                f"multiply to {size}, e.g. Reshape(({sample[0]}, {size // sample[0]}))."
+                f"multiply to {size}{example}."
             )
         return target
 
     def check(self, shape):
         if isinstance(shape, list):
             raise ValueError(f"Layer '{self.name}' takes one tensor, received {len(shape)}.")
-        if len(shape) < 1:
-            raise ValueError(f"Layer '{self.name}': input needs a batch axis, received {fmt_shape(shape)}.")
+        if len(shape) < 2:
+            raise ValueError(f"Layer '{self.name}' reshapes each sample, so its input needs a batch "
+                             f"axis and at least one more; received shape {fmt_shape(shape)}.")
         self._resolve(shape)
 
     def compute_output_shape(self, shape):

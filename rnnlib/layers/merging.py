@@ -21,9 +21,14 @@ class Merge(Layer):
                 f"tensors, e.g. rl.layers.{type(self).__name__.lower()}([a, b]); received "
                 f"{fmt_shape(shapes) if isinstance(shapes, list) else 'one tensor'}."
             )
-        batches = {s[0] for s in shapes if s and s[0] is not None}
+        if any(len(s) < 2 for s in shapes):
+            raise ValueError(
+                f"Layer '{self.name}' merges tensors of shape (batch, ...) with at least 2 axes; "
+                f"received {fmt_shape(shapes)}.")
+        batches = {s[0] for s in shapes if s[0] is not None}
         if len(batches) > 1:
-            raise ValueError(f"Layer '{self.name}': inputs have different batch sizes: {fmt_shape(shapes)}.")
+            raise ValueError(f"Layer '{self.name}': inputs must have the same batch size; "
+                             f"received {fmt_shape(shapes)}.")
 
 
 class Add(Merge):
@@ -74,7 +79,7 @@ def _broadcast(a, b, shapes, name):
             out.append(j if i == 1 else i)
         else:
             raise ValueError(
-                f"Layer '{name}': inputs have incompatible shapes {fmt_shape(shapes)}: axis sizes "
+                f"Layer '{name}': received inputs of incompatible shapes {fmt_shape(shapes)}: axis sizes "
                 f"{i} and {j} differ. Add needs equal shapes (or a size of 1 to broadcast)."
             )
     return tuple(out)
