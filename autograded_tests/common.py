@@ -30,6 +30,11 @@ from rnnlib.layers.lstm import LSTMCell
 from rnnlib.layers.rnn import RNN, Cell
 from rnnlib.layers.simple_rnn import SimpleRNNCell
 
+# NumPy's comparisons, captured when this module is imported (before any student code
+# runs), so that a submission that patches them (np.allclose = lambda *a: True) cannot
+# make a check pass.
+_allclose, _isfinite = np.allclose, np.isfinite
+
 # --- misconceptions: stable names and what to tell the student -------------------
 
 MISCONCEPTIONS = {
@@ -252,7 +257,7 @@ def _close(a, b, rtol, atol):
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     except (TypeError, ValueError):
         return False
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+    return a.shape == b.shape and bool(_allclose(a, b, rtol=rtol, atol=atol))
 
 
 def match_misconceptions(actual, variants, hints=None, rtol=1e-5, atol=1e-6):
@@ -279,7 +284,7 @@ def check_values(actual, expected, what, variants=None, hints=None, rtol=1e-5, a
     expected = np.asarray(expected, dtype=float)
     if actual.shape != expected.shape:
         raise AssertionError(f"{what} has shape {actual.shape}; expected {expected.shape}.")
-    if not np.all(np.isfinite(actual)):
+    if not _isfinite(actual).all():
         raise AssertionError(f"{what} contains NaN or inf values; expected finite numbers. "
                              "Look for a division by zero or an overflow.")
     if _close(actual, expected, rtol, atol):
