@@ -28,8 +28,12 @@ def set_floatx(value):
 # --- activations, as Keras 3 defines them ------------------------------------
 
 def _sigmoid(x):
-    # 1 / (1 + exp(-x)) without overflow: sigmoid(x) = (1 + tanh(x / 2)) / 2
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    # 1 / (1 + exp(-x)) without overflow, as (1 + tanh(x / 2)) / 2 in one new array
+    y = np.multiply(x, 0.5)
+    np.tanh(y, out=y)
+    y *= 0.5
+    y += 0.5
+    return y
 
 
 def _hard_sigmoid(x):

@@ -37,12 +37,16 @@ class LSTMCell(Cell):
         """xp_t = x_t @ kernel + bias (batch, 4*units); states [h_tm1, c_tm1] -> (h, [h, c])."""
         h_tm1, c_tm1 = states                              # (batch, units) each
         u = self.units
-        z = xp_t + h_tm1 @ self.recurrent_kernel           # (batch, 4*units)
-        i = self.recurrent_activation(z[:, :u])
+        z = h_tm1 @ self.recurrent_kernel                  # (batch, 4*units)
+        z += xp_t
+        i = self.recurrent_activation(z[:, :u])            # (batch, units) each
         f = self.recurrent_activation(z[:, u:2 * u])
-        c = f * c_tm1 + i * self.activation(z[:, 2 * u:3 * u])  # (batch, units)
+        c_hat = self.activation(z[:, 2 * u:3 * u])
         o = self.recurrent_activation(z[:, 3 * u:])
-        h = o * self.activation(c)                         # (batch, units)
+        c = f * c_tm1                                      # c = f * c_tm1 + i * c_hat,
+        c += i * c_hat                                     # written to spare a temporary
+        h = self.activation(c)
+        h *= o                                             # h = o * tanh(c)
         return h, [h, c]
 
     def config(self):

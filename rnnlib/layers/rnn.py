@@ -83,10 +83,10 @@ class Cell:
 
         x: (batch, features) or (timesteps, batch, features) -> (..., gates * units)
         """
-        z = x @ self.kernel                          # (..., gates * units)
+        z = x.reshape(-1, x.shape[-1]) @ self.kernel   # one matrix product for all rows
         if self.use_bias:
             z += self.input_bias
-        return z
+        return z.reshape(x.shape[:-1] + (z.shape[-1],))  # (..., gates * units)
 
     def call(self, x_t, states):
         """One timestep: x_t (batch, features), states [h_tm1, ...] -> (h, new states)."""

@@ -1,0 +1,108 @@
+"""Forward-pass speed: rnnlib against PyTorch CPU and Keras 3 eager, side by side.
+
+For SimpleRNN, GRU and LSTM at a few (batch, timesteps, features, units) sizes, the
+three implementations run interleaved in one process (rnnlib, torch, keras, rnnlib,
+...), each with the same number of threads, on the same input, with the same
+weights (the outputs are compared once as a sanity check).  Prints medians in ms
+and the ratios rnnlib/torch and rnnlib/keras (below 1 means rnnlib is faster).
+
+    python benchmarks/forward.py [--repeats 7] [--quick]
+"""
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np  # noqa: E402
+
+import rnnlib as rl  # noqa: E402
+
+SIZES = [(32, 20, 8, 32), (64, 100, 64, 128), (128, 200, 128, 256)]
+CELLS = ["SimpleRNN", "GRU", "LSTM"]
+
+
+def torch_twin(torch, kind, layer):
+    """A torch.nn RNN with the rnnlib layer's weights (Keras gate order -> torch's)."""
+    kernel, recurrent, bias = layer.get_weights()
+    features, units = kernel.shape[0], recurrent.shape[0]
+    cls = {"SimpleRNN": torch.nn.RNN, "GRU": torch.nn.GRU, "LSTM": torch.nn.LSTM}[kind]
+    net = cls(features, units, batch_first=True)
+    if kind == "GRU":                          # Keras z|r|h, torch r|z|n; bias rows input/recurrent
+        order = np.r_[units:2 * units, 0:units, 2 * units:3 * units]
+        b_ih, b_hh = bias[0][order], bias[1][order]
+        kernel, recurrent = kernel[:, order], recurrent[:, order]
+    else:                                      # SimpleRNN one block; LSTM i|f|c|o = torch i|f|g|o
+        b_ih, b_hh = bias, np.zeros_like(bias)
+    with torch.no_grad():
+        net.weight_ih_l0.copy_(torch.from_numpy(kernel.T.copy()))
+        net.weight_hh_l0.copy_(torch.from_numpy(recurrent.T.copy()))
+        net.bias_ih_l0.copy_(torch.from_numpy(b_ih.copy()))
+        net.bias_hh_l0.copy_(torch.from_numpy(b_hh.copy()))
+    return net
+
+
+def median_ms(fn, repeats):
+    return statistics.median(fn() for _ in range(repeats))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="smallest size only")
+    args = parser.parse_args()
+
+    import keras
+    import torch
+
+    threads = os.cpu_count()
+    torch.set_num_threads(threads)
+    print(f"numpy {np.__version__} (BLAS threads: all {threads} cores), torch {torch.__version__} "
+          f"({torch.get_num_threads()} threads), keras {keras.__version__} ({keras.backend.backend()})")
+    header = (f"{'cell':<10}{'(batch, T, feat, units)':<26}{'rnnlib ms':>11}{'torch ms':>10}"
+              f"{'keras ms':>10}{'rnnlib/torch':>14}{'rnnlib/keras':>14}")
+    print(header)
+    print("-" * len(header))
+    for size in SIZES[:1] if args.quick else SIZES:
+        batch, timesteps, features, units = size
+        x = np.random.default_rng(0).normal(size=(batch, timesteps, features)).astype("float32")
+        xt = torch.from_numpy(x)
+        for kind in CELLS:
+            ours = getattr(rl.layers, kind)(units, return_sequences=True, seed=0)
+            ours(x)
+            net = torch_twin(torch, kind, ours)
+            theirs = getattr(keras.layers, kind)(units, return_sequences=True)
+            theirs.build(x.shape)
+            theirs.set_weights(ours.get_weights())
+            with torch.no_grad():
+                want = net(xt)[0].numpy()
+                keras_out = keras.ops.convert_to_numpy(theirs(x))
+            err = max(np.abs(ours(x) - want).max(), np.abs(keras_out - want).max())
+            assert err < 1e-4, f"{kind} {size}: outputs differ by {err}"
+
+            def timed(fn):
+                def run():
+                    start = time.perf_counter()
+                    fn()
+                    return (time.perf_counter() - start) * 1e3
+                return run
+
+            runs = {"rnnlib": timed(lambda: ours(x))}
+            with torch.no_grad():
+                runs["torch"] = timed(lambda: net(xt))
+                runs["keras"] = timed(lambda: theirs(x))
+                for fn in runs.values():     # warm up
+                    fn()
+                times = {k: [] for k in runs}
+                for _ in range(args.repeats):  # interleaved
+                    for k, fn in runs.items():
+                        times[k].append(fn())
+            med = {k: statistics.median(v) for k, v in times.items()}
+            print(f"{kind:<10}{str(size):<26}{med['rnnlib']:>11.2f}{med['torch']:>10.2f}"
+                  f"{med['keras']:>10.2f}{med['rnnlib'] / med['torch']:>14.2f}"
+                  f"{med['rnnlib'] / med['keras']:>14.2f}")
+
+
+if __name__ == "__main__":
+    main()
