@@ -167,8 +167,8 @@ def call(fn, *args, name=None, expected="a result", forbid=CELL_MATHS + RNN_LOOP
     """
     name = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
-        raise AssertionError(f"`{name}` should be a function (or class), but it is "
-                             f"{type(fn).__name__}: {fn!r}.")
+        raise AssertionError(f"Expected `{name}` to be a function (or class), but it is "
+                             f"{type(fn).__name__}: {fn!r}. Run the cell that defines it.")
     args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
     try:
         with refuse_rnnlib(forbid):
@@ -291,7 +291,7 @@ def check_values(actual, expected, what, variants=None, hints=None, rtol=1e-5, a
         return
     match_misconceptions(actual, variants or {}, hints, rtol, atol)
     diff = np.abs(actual - expected)
-    worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
     raise AssertionError(
         f"{what} has the right shape {actual.shape} but wrong values "
         f"(tolerance rtol={rtol:g}, atol={atol:g}).\n"

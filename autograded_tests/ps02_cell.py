@@ -148,6 +148,9 @@ def check_my_simple_rnn_cell_build(MySimpleRNNCell, hidden=False):
     """``MySimpleRNNCell(units)``: state_size, and ``build(input_shape)`` makes the three weights."""
     for features, units in ([(2, 5), (6, 1)] if hidden else [(3, 4)]):
         cell = _make_cell(MySimpleRNNCell, units)
+        if not callable(getattr(cell, "build", None)):
+            raise AssertionError("MySimpleRNNCell has no method build(input_shape); expected one "
+                                 "that creates self.kernel, self.recurrent_kernel and self.bias.")
         call(cell.build, (None, features), name="MySimpleRNNCell.build", forbid=CELL_MATHS,
              expected="build to create kernel, recurrent_kernel and bias", none_ok=True)
         wanted = {"kernel": (features, units), "recurrent_kernel": (units, units), "bias": (units,)}

@@ -1,0 +1,361 @@
+"""The checks of ps01_timesteps, ps02_cell and ps03_unrolling, without nbgrader.
+
+The reference solution and every sample submission (tests/submissions/<id>.py) are run
+in-process, cell by cell, the way nbgrader runs them: a test cell (its hidden part
+included) earns its points when it raises nothing.  So the exact scores written in the
+sample submissions are checked here in seconds; tests/test_nbgrader_pipeline.py
+confirms them with nbgrader itself.  Garbage answers must fail with an AssertionError
+that says what was expected, never with another exception.
+
+    .venv/bin/python -m pytest tests/test_autograded_ps01_03.py -q
+"""
+import copy
+import functools
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import nbgrader_harness as h
+import rnnlib as rl
+from autograded_tests import common, ps01_timesteps, ps02_cell, ps03_unrolling
+from submissions import ps01_timesteps as sub01, ps02_cell as sub02, ps03_unrolling as sub03
+
+REPO = Path(__file__).resolve().parents[1]
+SUBMISSIONS = {m.ASSIGNMENT: m for m in (sub01, sub02, sub03)}
+
+
+def source_notebook(aid):
+    return nbformat.read(REPO / "source" / aid / f"{aid}.ipynb", as_version=4)
+
+
+def run_notebook(aid, cells=None):
+    """Run the reference notebook (solution cells replaced by ``cells``) like nbgrader.
+
+    Returns (score, {test grade_id: failure message or None}, namespace).
+    """
+    nb = source_notebook(aid)
+    code = h.reference_cells(nb)
+    code.update(cells or {})
+    namespace, results, score = {"__name__": "__main__"}, {}, 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = h.nbgrader_meta(cell)
+        if h.is_solution_code(cell):
+            exec(code[meta["grade_id"]], namespace)
+        elif h.is_test(cell):
+            try:
+                exec(cell.source, namespace)
+            except AssertionError as exc:
+                results[meta["grade_id"]] = str(exc)
+            else:
+                results[meta["grade_id"]] = None
+                score += meta["points"]
+        else:
+            exec(cell.source, namespace)
+    return score, results, namespace
+
+
+# --- the notebooks and the sample submissions ---------------------------------------------
+
+@pytest.mark.parametrize("aid", sorted(SUBMISSIONS))
+def test_reference_passes_every_check(aid):
+    score, results, _ = run_notebook(aid)
+    assert {k: v for k, v in results.items() if v} == {}
+    assert score == SUBMISSIONS[aid].AUTOGRADED_POINTS
+
+
+@pytest.mark.parametrize("aid", sorted(SUBMISSIONS))
+def test_points_add_up_in_headings(aid):
+    """``## Part X (N points)`` = the autograded plus manual points of that part's cells."""
+    nb = source_notebook(aid)
+    parts, current = {}, None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## Part"):
+            current = cell.source.splitlines()[0]
+            parts[current] = 0
+        elif h.nbgrader_meta(cell).get("grade"):
+            parts[current] += h.nbgrader_meta(cell)["points"]
+    for heading, points in parts.items():
+        assert heading.endswith(f"({points} points)"), (heading, points)
+    assert sum(h.test_points(nb).values()) == SUBMISSIONS[aid].AUTOGRADED_POINTS
+
+
+@pytest.mark.parametrize("aid", sorted(SUBMISSIONS))
+def test_every_test_cell_has_hidden_tests_that_only_call_checks(aid):
+    nb = source_notebook(aid)
+    for cell in nb.cells:
+        if h.is_test(cell):
+            hidden = h.HIDDEN_RE.findall(cell.source)
+            assert len(hidden) == 1, h.nbgrader_meta(cell)["grade_id"]
+            for line in hidden[0].strip().splitlines():
+                assert line.startswith("checks.check_") and line.endswith(", hidden=True)"), line
+
+
+VARIANT_CASES = [pytest.param(aid, name, id=f"{aid}-{name}")
+                 for aid, module in sorted(SUBMISSIONS.items()) for name in module.VARIANTS]
+
+
+@pytest.mark.parametrize("aid, name", VARIANT_CASES)
+def test_variant_scores_and_names_its_misconception(aid, name):
+    spec = SUBMISSIONS[aid].VARIANTS[name]
+    score, results, _ = run_notebook(aid, spec["cells"])
+    messages = "\n".join(m for m in results.values() if m)
+    for phrase in spec["feedback"]:
+        assert phrase in messages
+    assert score == spec["score"], results
+
+
+# --- garbage answers ------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def _reference_namespace(aid):
+    return run_notebook(aid)[2]
+
+
+def _reference(aid, name):
+    return _reference_namespace(aid)[name]
+
+
+def _nan_like(out):
+    if isinstance(out, (list, tuple)):
+        return type(out)(_nan_like(o) for o in out)
+    return np.full(np.shape(out), np.nan)
+
+
+def garbage_functions(ref):
+    """Wrong answers of every kind, made from the reference function ``ref``."""
+    def raises(*args, **kwargs):
+        raise IndexError("index 3 is out of bounds for axis 1 with size 3")
+    return {
+        "not_a_function": None,
+        "returns_none": lambda *args, **kwargs: None,
+        "raises": raises,
+        "not_implemented": lambda *args, **kwargs: (_ for _ in ()).throw(NotImplementedError()),
+        "returns_nan": lambda *a, **k: _nan_like(ref(*a, **k)),
+        "returns_text": lambda *args, **kwargs: "h_t",
+        "wrong_shape": lambda *a, **k: np.asarray(ref(*a, **k))[..., None],
+        "returns_list_of_arrays": lambda *a, **k: [np.asarray(ref(*a, **k))] * 2,
+    }
+
+
+FUNCTION_CHECKS = [
+    ("ps01_timesteps", "to_timesteps", ps01_timesteps.check_to_timesteps),
+    ("ps01_timesteps", "input_shapes", ps01_timesteps.check_input_shapes),
+    ("ps02_cell", "simple_rnn_step", ps02_cell.check_simple_rnn_step),
+    ("ps02_cell", "simple_rnn_params", ps02_cell.check_simple_rnn_params),
+    ("ps02_cell", "gru_params", ps02_cell.check_gru_params),
+    ("ps02_cell", "lstm_params", ps02_cell.check_lstm_params),
+    ("ps03_unrolling", "rnn_forward", ps03_unrolling.check_rnn_forward),
+    ("ps03_unrolling", "rnn_forward", ps03_unrolling.check_rnn_forward_sequences),
+    ("ps03_unrolling", "rnn_forward", ps03_unrolling.check_rnn_forward_backwards),
+    ("ps03_unrolling", "layer_forward", ps03_unrolling.check_layer_forward),
+]
+GARBAGE = ["not_a_function", "returns_none", "raises", "not_implemented", "returns_nan",
+           "returns_text", "wrong_shape", "returns_list_of_arrays"]
+
+
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+@pytest.mark.parametrize("kind", GARBAGE)
+@pytest.mark.parametrize("aid, name, check", [pytest.param(*c, id=c[2].__name__)
+                                              for c in FUNCTION_CHECKS])
+def test_garbage_fails_with_a_helpful_assertion(aid, name, check, kind, hidden):
+    fn = garbage_functions(_reference(aid, name))[kind]
+    with pytest.raises(AssertionError) as info:
+        check(fn, hidden=hidden)
+    message = str(info.value)
+    assert name in message and len(message) > 40, message   # names the function, says more
+
+
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+def test_to_timesteps_error_garbage(hidden):
+    check = ps01_timesteps.check_to_timesteps_error
+    with pytest.raises(AssertionError, match="returned normally"):
+        check(lambda v, t: v, hidden=hidden)
+    with pytest.raises(AssertionError, match="IndexError"):
+        check(lambda v, t: v[:, 99], hidden=hidden)
+    with pytest.raises(AssertionError, match="not implemented"):
+        check(garbage_functions(None)["not_implemented"], hidden=hidden)
+
+
+PREDICTION_GARBAGE = {
+    "none": None,
+    "empty": {},
+    "list": [(None, 10)],
+    "strings": {k: "(None, 10)" for k in ps01_timesteps.basics_snippets()},
+    "ellipsis": {k: ... for k in ps01_timesteps.basics_snippets()},
+    "nested_garbage": {k: [[1, [2]], "x"] for k in ps01_timesteps.basics_snippets()},
+}
+
+
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+@pytest.mark.parametrize("kind", sorted(PREDICTION_GARBAGE))
+@pytest.mark.parametrize("check", [ps01_timesteps.check_shapes_basics,
+                                   ps01_timesteps.check_shapes_encoder], ids=lambda c: c.__name__)
+def test_prediction_garbage_fails_with_a_helpful_assertion(check, kind, hidden):
+    with pytest.raises(AssertionError, match="predicted_shapes"):
+        check(copy.deepcopy(PREDICTION_GARBAGE[kind]), hidden=hidden)
+
+
+@pytest.mark.parametrize("answer, match", [
+    ({"simple_rnn": (10,)}, "the batch axis None comes first"),
+    ({"simple_rnn": [None, 10]}, None),                          # a list is a fine shape
+    ({"return_sequences": (None, 10)}, "returns a whole sequence"),
+    ({"simple_rnn": (32, 10)}, "batch axis is None"),
+], ids=["batch_missing", "list_accepted", "sequence_expected", "batch_fixed"])
+def test_prediction_messages(answer, match):
+    predicted = dict(_reference("ps01_timesteps", "predicted_shapes"), **answer)
+    if match is None:
+        ps01_timesteps.check_shapes_basics(predicted)
+    else:
+        with pytest.raises(AssertionError, match=match):
+            ps01_timesteps.check_shapes_basics(predicted)
+
+
+def _broken_cells():
+    """Cell classes that are wrong in one way each."""
+    class NoStateSize:
+        def __init__(self, units):
+            self.units = units
+
+        def call(self, x_t, states):
+            return states[0], states
+
+    class RaisesInInit:
+        def __init__(self, units):
+            raise TypeError("unexpected keyword")
+
+    class NoBuild:
+        def __init__(self, units):
+            self.state_size = units
+
+        def call(self, x_t, states):
+            return states[0], states
+
+    class WrongOutputShape(NoBuild):
+        def build(self, input_shape):
+            self.kernel = np.zeros((input_shape[-1], self.state_size))
+            self.recurrent_kernel = np.zeros((self.state_size, self.state_size))
+            self.bias = np.zeros(self.state_size)
+
+        def call(self, x_t, states):
+            return x_t, [x_t]
+
+    class ReturnsNaN(WrongOutputShape):
+        def call(self, x_t, states):
+            h = np.full_like(states[0], np.nan)
+            return h, [h]
+
+    class CallReturnsNone(WrongOutputShape):
+        def call(self, x_t, states):
+            return None
+
+    return {"None": None, "no_state_size": NoStateSize, "raises_in_init": RaisesInInit,
+            "no_build": NoBuild, "wrong_output_shape": WrongOutputShape,
+            "returns_nan": ReturnsNaN, "call_returns_none": CallReturnsNone}
+
+
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+@pytest.mark.parametrize("kind", sorted(_broken_cells()))
+@pytest.mark.parametrize("check", [ps02_cell.check_my_simple_rnn_cell_build,
+                                   ps02_cell.check_my_simple_rnn_cell], ids=lambda c: c.__name__)
+def test_broken_cell_fails_with_a_helpful_assertion(check, kind, hidden):
+    cls = _broken_cells()[kind]
+    if check is ps02_cell.check_my_simple_rnn_cell_build and kind in (
+            "wrong_output_shape", "returns_nan", "call_returns_none"):
+        check(cls, hidden=hidden)          # build is right: only call is broken
+        return
+    with pytest.raises(AssertionError) as info:
+        check(cls, hidden=hidden)
+    assert len(str(info.value)) > 30
+
+
+# --- common: refusing rnnlib, messages, robustness -------------------------------------------
+
+def _simple_rnn(x, units=3):
+    layer = rl.layers.SimpleRNN(units, seed=0)
+    return layer(x)
+
+
+def test_refuse_rnnlib_names_what_ran_and_restores_the_methods():
+    originals = {(c, a): c.__dict__[a] for c, a in common.CELL_MATHS + common.RNN_LOOP}
+    x = np.ones((2, 4, 3))
+    with pytest.raises(AssertionError, match=r"Misconception: calls rnnlib instead of "
+                                             r"implementing[\s\S]*RNN\._loop"):
+        with common.refuse_rnnlib():
+            _simple_rnn(x)
+    with pytest.raises(AssertionError, match="calls rnnlib"):  # refused even if it then raises
+        with common.refuse_rnnlib():
+            _simple_rnn(x)
+            raise ValueError("later")
+    assert {(c, a): c.__dict__[a] for c, a in originals} == originals
+    assert _simple_rnn(x).shape == (2, 3)            # rnnlib still works afterwards
+
+
+def test_refuse_cell_maths_allows_a_students_cell_in_rl_layers_rnn():
+    with common.refuse_rnnlib(common.CELL_MATHS):
+        out = rl.layers.RNN(_reference("ps02_cell", "MySimpleRNNCell")(4))(np.ones((2, 5, 3)))
+    assert out.shape == (2, 4)
+    with pytest.raises(AssertionError, match="SimpleRNNCell.step"):
+        with common.refuse_rnnlib(common.CELL_MATHS):
+            rl.layers.RNN(rl.layers.SimpleRNNCell(4))(np.ones((2, 5, 3)))
+
+
+@pytest.mark.parametrize("aid, cell", [
+    ("ps02_cell", {"simple_rnn_step": "import rnnlib as rl\n"
+                   "def simple_rnn_step(x_t, h_tm1, kernel, recurrent_kernel, bias):\n"
+                   "    layer = rl.layers.SimpleRNN(kernel.shape[1])\n"
+                   "    layer(x_t[:, None])\n"
+                   "    layer.set_weights([kernel, recurrent_kernel, bias])\n"
+                   "    return layer(x_t[:, None], initial_state=[h_tm1])\n"}),
+    ("ps03_unrolling", {"rnn_forward": "import rnnlib as rl\n"
+                        "def rnn_forward(x, h0, kernel, recurrent_kernel, bias, **flags):\n"
+                        "    cell = rl.layers.SimpleRNNCell(kernel.shape[1])\n"
+                        "    cell.build(x.shape)\n"
+                        "    cell.kernel, cell.recurrent_kernel, cell.bias = kernel, recurrent_kernel, bias\n"
+                        "    h = h0\n"
+                        "    for t in range(x.shape[1]):\n"
+                        "        h, _ = cell.call(x[:, t], [h])\n"
+                        "    return h\n"}),
+], ids=["ps02_layer_in_step", "ps03_cell_in_loop"])
+def test_a_solution_that_calls_rnnlib_is_refused(aid, cell):
+    _, results, _ = run_notebook(aid, cell)
+    refused = [gid for gid, msg in results.items()
+               if msg and "Misconception: calls rnnlib instead of implementing" in msg]
+    assert refused, results
+
+
+def test_check_values_message_states_tolerance_and_index():
+    expected = np.zeros((2, 3))
+    got = expected.copy()
+    got[1, 2] = 0.5
+    with pytest.raises(AssertionError, match=r"rtol=1e-05, atol=1e-06[\s\S]*\(1, 2\)"):
+        common.check_values(got, expected, "f(x)")
+
+
+def test_check_values_prefers_the_misconception():
+    expected, wrong = np.zeros(3), np.ones(3)
+    with pytest.raises(AssertionError, match="^Misconception: time-major layout — the input"):
+        common.check_values(wrong, expected, "f(x)", variants={"time-major layout": wrong})
+
+
+def test_patched_numpy_cannot_make_a_wrong_answer_pass(monkeypatch):
+    monkeypatch.setattr(np, "allclose", lambda *a, **k: True)
+    monkeypatch.setattr(np, "isfinite", lambda a, *r, **k: np.ones(np.shape(a), bool))
+    with pytest.raises(AssertionError, match="wrong values"):
+        common.check_values(np.ones(3), np.zeros(3), "f(x)")
+    with pytest.raises(AssertionError, match="NaN"):
+        common.check_values(np.full(3, np.nan), np.zeros(3), "f(x)")
+
+
+def test_call_does_not_let_the_student_change_the_inputs():
+    x = np.zeros(3)
+
+    def mutates(a):
+        a += 1
+        return a
+
+    common.call(mutates, x, forbid=())
+    assert (x == 0).all()
