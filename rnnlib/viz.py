@@ -1,0 +1,316 @@
+"""Pictures for the lessons.  matplotlib is imported only when a picture is drawn.
+
+Each ``draw_*`` function draws into a matplotlib ``Axes`` (the widgets reuse one
+figure and call them on every slider move); each public function without the
+``draw_`` prefix returns a ``Picture``, which Jupyter shows as a PNG and a plain
+terminal as one line of text:
+
+    import rnnlib.viz
+    rnnlib.viz.unrolled(timesteps=3, units=10, features=1)     # a diagram, every shape labelled
+    rnnlib.viz.heatmap(h, title="h over time")                 # h: (timesteps, units)
+
+No pyplot: figures are drawn with the Agg canvas, so nothing depends on a backend.
+"""
+import io
+
+import numpy as np
+
+from .engine import fmt_shape
+
+# Colours shared by every picture.
+INPUT, CELL, STATE, OUTPUT, BAD, WARN, OFF = (
+    "#9ecae1", "#fdd49e", "#c7e9c0", "#bcbddc", "#ef3b2c", "#fd8d3c", "#e0e0e0")
+DIVERGING = "RdBu_r"       # tanh values in [-1, 1]: blue negative, white 0, red positive
+
+
+def plural(n, word):
+    """``plural(1, "timestep") == "1 timestep"``, ``plural(3, "timestep") == "3 timesteps"``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def new_figure(width, height, dpi=72):
+    """A figure on an Agg canvas (no pyplot, no GUI): ``width`` x ``height`` inches."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def png_bytes(fig):
+    """The figure as PNG bytes (for an ``ipywidgets.Image`` or a notebook output)."""
+    buf = io.BytesIO()
+    fig.canvas.print_png(buf, pil_kwargs={"compress_level": 1})   # fast beats small here
+    return buf.getvalue()
+
+
+class Picture:
+    """A drawn figure: a PNG in Jupyter (and in an HTML export), a line of text elsewhere."""
+
+    def __init__(self, figure, text):
+        self.figure, self.text = figure, text
+
+    def png(self):
+        return png_bytes(self.figure)
+
+    def _repr_png_(self):
+        return self.png()
+
+    def __repr__(self):
+        return f"<Picture: {self.text}>"
+
+
+def _bare(ax):
+    ax.set_axis_off()
+    ax.set_aspect("auto")
+
+
+def wipe(ax):
+    """Remove what was drawn on ``ax`` but keep the axes (much faster than ``ax.clear()``)."""
+    for artist in [*ax.patches, *ax.texts, *ax.lines, *ax.images, *ax.collections]:
+        artist.remove()
+
+
+def _box(ax, x, y, w, h, text, color, fontsize=9):
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
+                                fc=color, ec="#555555", lw=1))
+    ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=fontsize)
+
+
+def _arrow(ax, x0, y0, x1, y1, label=None, fontsize=7, label_at=(0.5, 0.5), **text_kw):
+    ax.annotate("", (x1, y1), (x0, y0), arrowprops=dict(arrowstyle="->", color="#333333", lw=1))
+    if label:
+        fx, fy = label_at
+        ax.text(x0 + (x1 - x0) * fx, y0 + (y1 - y0) * fy, label, fontsize=fontsize,
+                **({"ha": "center", "va": "center", "backgroundcolor": "white"} | text_kw))
+
+
+# --- lesson 1: a flat vector cut into timesteps ------------------------------------------
+
+def draw_vector_grid(ax_flat, ax_grid, values, timesteps):
+    """The flat vector on top, the same values as a ``timesteps x features`` grid below.
+
+    Each value keeps its colour, so you can follow where it went.
+    """
+    values = np.asarray(values).ravel()
+    n = values.size
+    features = n // timesteps
+    wipe(ax_flat)
+    wipe(ax_grid)
+    colours = np.arange(n)
+    for ax, grid, title in [
+        (ax_flat, colours.reshape(1, n), f"flat vector: shape ({n},)"),
+        (ax_grid, colours.reshape(timesteps, features),
+         f"one sample: {plural(timesteps, 'timestep')} x {plural(features, 'feature')}"),
+    ]:
+        ax.imshow(grid, cmap="tab20", vmin=0, vmax=19, aspect="equal")
+        flat = values.reshape(grid.shape)
+        if n <= 24:
+            for (r, c), v in np.ndenumerate(flat):
+                ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(title, fontsize=9)
+    ax_grid.set_ylabel("timesteps", fontsize=8)
+    ax_grid.set_xlabel("features", fontsize=8)
+
+
+def vector_grid(values, timesteps):
+    """``Picture`` of ``values`` reshaped to ``(timesteps, len(values) // timesteps)``."""
+    values = np.asarray(values).ravel()
+    fig = new_figure(6, 3.2)
+    draw_vector_grid(fig.add_axes([0.05, 0.78, 0.9, 0.14]), fig.add_axes([0.05, 0.05, 0.9, 0.6]),
+                     values, timesteps)
+    return Picture(fig, f"{values.size} values as {plural(timesteps, 'timestep')} x "
+                        f"{plural(values.size // timesteps, 'feature')}")
+
+
+# --- lesson 2: the weights of one cell ----------------------------------------------------
+
+def draw_weights(ax, shapes):
+    """Rectangles for each weight (name -> shape), sized like the matrices, shapes labelled."""
+    wipe(ax)
+    _bare(ax)
+    mats = [(name, s if len(s) == 2 else (1,) + tuple(s)) for name, s in shapes.items()]
+    tallest = max(s[0] for _, s in mats)
+    widest = max(s[1] for _, s in mats)
+    scale = 1.0 / max(tallest, widest / 2.5)
+    x = 0.0
+    for name, (rows, cols) in mats:
+        w, h = max(cols * scale, 0.04), max(rows * scale, 0.04)
+        ax.add_patch(_rect(x, 1.0 - h, w, h))
+        label = f"{name}\n{fmt_shape(shapes[name])}"
+        ax.text(x + w / 2, 1.05, label, ha="center", va="bottom", fontsize=8)
+        x += w + 0.25
+    ax.set_xlim(-0.1, max(x, 1.0))
+    ax.set_ylim(-0.05, 1.35)
+
+
+def weights(shapes):
+    """``Picture`` of a layer's weights, e.g. ``dict(zip(layer.weight_names, shapes))``."""
+    shapes = {name: tuple(shape) for name, shape in shapes.items()}
+    fig = new_figure(6, 1.8)
+    draw_weights(fig.add_axes([0.02, 0.02, 0.96, 0.96]), shapes)
+    return Picture(fig, ", ".join(f"{n} {fmt_shape(s)}" for n, s in shapes.items()))
+
+
+def _rect(x, y, w, h):
+    from matplotlib.patches import Rectangle
+    return Rectangle((x, y), w, h, fc=CELL, ec="#555555", lw=1)
+
+
+# --- lesson 3: the loop, unrolled ---------------------------------------------------------
+
+def shown_steps(timesteps, most=5):
+    """Which timesteps a diagram draws: all when few, else the first 3, a gap, the last."""
+    if timesteps <= most:
+        return list(range(timesteps))
+    return [0, 1, 2, None, timesteps - 1]
+
+
+def draw_unrolled(ax, timesteps, units, features, return_sequences=False, return_state=False,
+                  cell="SimpleRNN"):
+    """The same cell once per timestep: x_t in, h_t across, outputs up; shapes labelled.
+
+    Timesteps count from 0, as NumPy indexes them: step t reads x_t = x[:, t] and h_(t-1).
+    The first step has every shape written next to it; the key line says they hold for all.
+    """
+    wipe(ax)
+    _bare(ax)
+    steps = shown_steps(timesteps)
+    n = len(steps)
+    ax.set_xlim(-1.9, 2.0 * n + 0.7)
+    ax.set_ylim(-1.3, 2.45)
+    x_shape, h_shape = fmt_shape((None, features)), fmt_shape((None, units))
+    out = (f"{fmt_shape((None, timesteps, units))}: all h_t" if return_sequences
+           else f"{fmt_shape((None, units))}: last h")
+    ax.text(-1.85, 2.3, f"x {fmt_shape((None, timesteps, features))} -> output {out}\n"
+            f"each x_t {x_shape}, each h_t {h_shape}", fontsize=9, va="top")
+    _box(ax, -1.8, 0.0, 1.0, 0.6, "initial h\n(zeros)", STATE, 7)
+    prev_right = -0.8
+    for k, t in enumerate(steps):
+        x0 = 2.0 * k
+        if t is None:
+            ax.text(x0 + 0.6, 0.3, "...", fontsize=14, ha="center", va="center")
+            prev_right = x0 + 1.2
+            continue
+        shape = f" {h_shape}" if k == 0 else ""
+        _arrow(ax, prev_right, 0.3, x0, 0.3)
+        if t:
+            ax.text((prev_right + x0) / 2, 0.4, f"h_{t - 1}", fontsize=7, ha="center",
+                    va="bottom", color="#006d2c")
+        _box(ax, x0, 0.0, 1.2, 0.6, f"{cell}\nt={t}" if k == 0 else f"t={t}", CELL, 8)
+        _arrow(ax, x0 + 0.6, -0.7, x0 + 0.6, 0.0)
+        ax.text(x0 + 0.6, -0.75, f"x_{t}{f' {x_shape}' if k == 0 else ''}", ha="center",
+                va="top", fontsize=7, color="#08519c")
+        if return_sequences or t == timesteps - 1:
+            _arrow(ax, x0 + 0.6, 0.6, x0 + 0.6, 1.2)
+            ax.text(x0 + 0.6, 1.25, f"h_{t}{shape if return_sequences else f' {h_shape}'}",
+                    ha="center", va="bottom", fontsize=7, color="#54278f")
+        prev_right = x0 + 1.2
+    if return_state:
+        _arrow(ax, prev_right, 0.3, prev_right + 0.5, 0.3)
+        ax.text(prev_right + 0.1, 0.2, f"state\nh_{timesteps - 1}", ha="left",
+                va="top", fontsize=7, color="#006d2c")
+
+
+def unrolled(timesteps, units, features, return_sequences=False, return_state=False,
+             cell="SimpleRNN"):
+    """``Picture`` of an RNN layer unrolled over ``timesteps``, every tensor's shape labelled."""
+    fig = new_figure(7.5, 2.6)
+    draw_unrolled(fig.add_axes([0, 0, 1, 1]), timesteps, units, features,
+                  return_sequences, return_state, cell)
+    return Picture(fig, f"{cell}({units}) unrolled over {plural(timesteps, 'timestep')} of "
+                        f"{plural(features, 'feature')}")
+
+
+# --- heatmaps of states over time -----------------------------------------------------------
+
+class Heatmap:
+    """``values`` (timesteps, units) as colours on one axes: a column per timestep, a row per unit.
+
+    ``show`` can be called again and again: it reuses the image (fast, for the widgets).
+    ``padded`` lists timestep columns to hatch (padding); ``step_labels`` names each column
+    (e.g. which x was read there).
+    """
+
+    def __init__(self, ax):
+        self.ax = ax
+        self.image = ax.imshow(np.zeros((1, 1)), cmap=DIVERGING, vmin=-1, vmax=1, aspect="auto",
+                               interpolation="nearest")
+        ax.set_xlabel("timestep", fontsize=8)
+        ax.set_ylabel("unit", fontsize=8)
+        ax.tick_params(labelsize=7)
+        self.hatches = []
+
+    def show(self, values, title, padded=(), vmax=1.0, step_labels=None):
+        from matplotlib.patches import Rectangle
+        from matplotlib.ticker import MaxNLocator
+
+        values = np.asarray(values)
+        timesteps, units = values.shape
+        self.image.set_data(values.T)
+        self.image.set_clim(-vmax, vmax)
+        self.image.set_extent((-0.5, timesteps - 0.5, units - 0.5, -0.5))
+        self.ax.set_xlim(-0.5, timesteps - 0.5)
+        self.ax.set_ylim(units - 0.5, -0.5)
+        self.ax.set_title(title, fontsize=9)
+        for patch in self.hatches:
+            patch.remove()
+        self.hatches = [self.ax.add_patch(Rectangle((t - 0.5, -0.5), 1, units, fill=False,
+                                                    hatch="///", ec="#777777", lw=0))
+                        for t in padded]
+        if step_labels is not None:
+            self.ax.set_xticks(range(len(step_labels)), step_labels)
+        else:
+            self.ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+            self.ax.xaxis.set_major_formatter("{x:.0f}")
+        self.ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+
+
+def draw_heatmap(ax, values, title, padded=(), vmax=1.0, step_labels=None):
+    """Draw ``values`` (timesteps, units) on ``ax`` once; see ``Heatmap`` to redraw fast."""
+    Heatmap(ax).show(values, title, padded, vmax, step_labels)
+
+
+def heatmap(values, title="hidden state over time", padded=()):
+    """``Picture`` of ``values`` (timesteps, units): red positive, blue negative."""
+    values = np.asarray(values)
+    fig = new_figure(6, 2.4)
+    ax = fig.add_axes([0.1, 0.2, 0.85, 0.68])
+    draw_heatmap(ax, values, f"{title} {fmt_shape(values.shape)}", padded=padded)
+    return Picture(fig, f"{title}: {values.shape[0]} timesteps x {values.shape[1]} units")
+
+
+# --- lessons 4 and 7: a stack of layers --------------------------------------------------------
+
+def draw_layers(ax, rows, status=None):
+    """One box per layer, left to right, with its output shape.
+
+    ``rows`` are dicts with ``name``, ``type`` and ``output_shape`` (as ``summary_rows()``
+    gives); ``status`` maps a layer name to "bad" (red: the error), "warn" (orange:
+    a warning) or "off" (grey: never built).
+    """
+    wipe(ax)
+    _bare(ax)
+    status = status or {}
+    colours = {"bad": BAD, "warn": WARN, "off": OFF}
+    n = len(rows)
+    ax.set_xlim(-0.1, 1.6 * n)
+    ax.set_ylim(-0.9, 1.1)
+    for k, row in enumerate(rows):
+        colour = colours.get(status.get(row["name"]), INPUT if k == 0 else CELL)
+        _box(ax, 1.6 * k, 0.0, 1.3, 0.8, f"{row['name']}\n({row['type']})", colour, 7)
+        ax.text(1.6 * k + 0.65, -0.15, row["output_shape"], ha="center", va="top", fontsize=7)
+        if k:
+            _arrow(ax, 1.6 * k - 0.3, 0.4, 1.6 * k, 0.4)
+
+
+def layers(rows, status=None):
+    """``Picture`` of a model's layers (``model.summary_rows()``) with their output shapes."""
+    fig = new_figure(min(1.6 * len(rows), 12), 1.4)
+    draw_layers(fig.add_axes([0, 0, 1, 1]), rows, status)
+    return Picture(fig, " -> ".join(f"{r['name']} {r['output_shape']}" for r in rows))

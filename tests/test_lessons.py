@@ -1,0 +1,109 @@
+"""The lessons in course/: committed clean, shaped like a lesson, and run top to bottom.
+
+Each lesson runs in a fresh python3 kernel on a copy in a temporary folder (the copy's
+folder is the working directory).  Run times are printed and written to
+``artifacts/lesson_run_times.txt``; nothing is asserted on them, but a cell that hangs
+fails through nbclient's timeout.
+"""
+import re
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = ROOT / "course"
+CELL_TIMEOUT = 120          # seconds for one cell: generous on a busy 2-core machine
+
+# lesson -> (its explorer, the assignment it points to)
+LESSONS = {
+    "01_vectors_to_timesteps.ipynb": ("timesteps_explorer", "ps01_timesteps"),
+    "02_the_recurrent_cell.ipynb": ("parameter_explorer", "ps02_cell"),
+    "03_unrolling_through_time.ipynb": ("unroll_explorer", "ps03_unrolling"),
+    "04_stacking_layers.ipynb": ("stack_explorer", "ps04_stacking"),
+    "05_state.ipynb": ("state_explorer", "ps05_state"),
+    "06_directions_and_padding.ipynb": ("directions_explorer", "ps06_directions"),
+    "07_reading_a_real_model.ipynb": ("encoder_explorer", "ps04_stacking"),
+}
+RUN_TIMES = {}
+
+
+def read(name):
+    return nbformat.read(COURSE / name, as_version=4)
+
+
+def sources(nb, kind):
+    return [cell.source for cell in nb.cells if cell.cell_type == kind]
+
+
+def test_course_holds_exactly_the_lessons():
+    assert sorted(p.name for p in COURSE.glob("*.ipynb")) == sorted(LESSONS)
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_is_committed_clean(name):
+    nb = read(name)
+    nbformat.validate(nb)
+    assert nb.nbformat == 4
+    assert nb.metadata.kernelspec.name == "python3"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"outputs left in: {cell.source[:60]!r}"
+            assert cell.execution_count is None, f"execution count left in: {cell.source[:60]!r}"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_has_its_sections(name):
+    explorer, assignment = LESSONS[name]
+    nb = read(name)
+    markdown, code = sources(nb, "markdown"), sources(nb, "code")
+    assert markdown[0].startswith(f"# Lesson {int(name[:2])} "), "a title first"
+    assert "**The question.**" in markdown[0], "a motivating question"
+    assert f"rl.widgets.{explorer}()" in code, "the explorer, in one line of its own"
+    headings = [line for text in markdown for line in text.splitlines() if line.startswith("## ")]
+    assert "## Summary" in headings and "## Your turn" in headings
+    assert headings.index("## Your turn") == len(headings) - 1, "the pointer comes last"
+    assert f"`source/{assignment}`" in markdown[-1]
+    assert (ROOT / "autograded_tests" / f"{assignment}.py").exists(), "it points to a real assignment"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_pastes_no_library_code(name):
+    code = "\n".join(sources(read(name), "code"))
+    assert not re.search(r"^\s*(class|def) ", code, re.M), "lessons import rnnlib, they do not redefine it"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_runs_top_to_bottom(name, tmp_path):
+    copy = tmp_path / name
+    shutil.copy(COURSE / name, copy)
+    nb = nbformat.read(copy, as_version=4)
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}})
+    start = time.perf_counter()
+    client.execute()                       # raises CellExecutionError on any error
+    RUN_TIMES[name] = time.perf_counter() - start
+    _record_times()
+
+    explorer, _ = LESSONS[name]
+    widget_cell = next(c for c in nb.cells if c.source == f"rl.widgets.{explorer}()")
+    data = widget_cell.outputs[-1]["data"]
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["text/html"].startswith("<img src='data:image/png;base64,")
+    if name.startswith("03"):
+        assert "Output shape: (None, 10)\n" in data["text/plain"]
+        assert "Total params: 120 (" in data["text/plain"]
+    if name.startswith("07"):
+        stderr = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
+                         if o.get("name") == "stderr")
+        assert "UserWarning" in stderr and "(None, 16) and (None, 32, 16)" in stderr
+
+
+def _record_times():
+    lines = [f"{name:<36}{seconds:6.1f} s" for name, seconds in sorted(RUN_TIMES.items())]
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    (ROOT / "artifacts" / "lesson_run_times.txt").write_text("\n".join(lines) + "\n")
+    print("\n" + "\n".join(lines))

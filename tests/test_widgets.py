@@ -1,0 +1,299 @@
+"""The lesson explorers, headless: move a control, check what the learner would see.
+
+Every expected number below is worked out from the formula the lessons teach
+(``units * (features + units + 1)`` per gate block), never copied from the widget.
+"""
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import rnnlib as rl
+import rnnlib.viz as viz
+import rnnlib.widgets as widgets
+
+
+def simple_rnn_params(units, features):
+    return units * (features + units + 1)
+
+
+def output_shape_line(text):
+    return re.search(r"Output shape: (.*)", text).group(1)
+
+
+def total_params(text):
+    return int(re.search(r"Total params: ([\d,]+) \(", text).group(1).replace(",", ""))
+
+
+# --- what every explorer shares ------------------------------------------------------------
+
+@pytest.fixture(params=list(widgets.EXPLORERS), ids=list(widgets.EXPLORERS))
+def explorer(request):
+    return widgets.EXPLORERS[request.param]()
+
+
+def test_explorer_shows_text_picture_and_repr(explorer):
+    assert explorer.text and explorer.text in explorer.label.value.replace("&#x27;", "'") \
+        .replace("&gt;", ">").replace("&lt;", "<").replace("&quot;", '"')
+    assert explorer.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert repr(explorer).startswith(f"<{type(explorer).__name__} ")
+
+
+def test_explorer_degrades_to_static_picture_and_text(explorer):
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle   # live, where a front end can
+    assert bundle["text/html"].startswith("<img src='data:image/png;base64,")
+    assert explorer.text.splitlines()[0] in bundle["text/plain"]   # terminals get the text
+
+
+def test_every_control_redraws_the_picture(explorer):
+    for control in explorer.controls:
+        before = explorer.png
+        options = getattr(control, "options", None)
+        if isinstance(control.value, bool):
+            control.value = not control.value
+        elif options:
+            control.value = next(v for v in _labels(options) if v != control.value)
+        else:
+            control.value = control.max if control.value != control.max else control.min
+        assert explorer.png != before, f"{control.description} did not redraw"
+
+
+def _labels(options):
+    return [o[1] if isinstance(o, tuple) else o for o in options]
+
+
+def test_import_rnnlib_needs_neither_matplotlib_nor_ipywidgets():
+    code = ("import sys, rnnlib, rnnlib.viz; "
+            "print(sorted(m for m in ('matplotlib', 'ipywidgets') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# --- lesson 1 --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("length, timesteps", [(12, 3), (12, 12), (2, 2), (2, 1), (24, 8)],
+                         ids=lambda v: str(v))
+def test_timesteps_explorer_reshapes(length, timesteps):
+    e = widgets.timesteps_explorer()
+    e.length.value = length
+    e.timesteps.value = timesteps
+    features = length // timesteps
+    assert e.shape == (None, timesteps, features)
+    assert f"input shape {(None, timesteps, features)}" in e.text
+    assert f"x.reshape(batch, {timesteps}, {features})" in e.text
+
+
+def test_timesteps_slider_offers_only_whole_splits():
+    e = widgets.timesteps_explorer(length=12, timesteps=4)
+    e.length.value = 7                               # 4 does not divide 7: back to 1 timestep
+    assert list(e.timesteps.options) == [1, 7] and e.timesteps.value == 1
+    assert "(None, 1, 7)" in e.text
+    e.length.value = 14
+    e.timesteps.value = 7
+    e.length.value = 21                              # 7 still divides 21: kept
+    assert e.timesteps.value == 7 and "(None, 7, 3)" in e.text
+
+
+# --- lesson 2 --------------------------------------------------------------------------------
+
+CELL_CASES = [("SimpleRNN", True, 1), ("GRU", True, 3), ("GRU", False, 3), ("LSTM", True, 4)]
+
+
+@pytest.mark.parametrize("cell, reset_after, gates", CELL_CASES,
+                         ids=["SimpleRNN", "GRU-reset_after", "GRU-reset_before", "LSTM"])
+@pytest.mark.parametrize("features, units", [(1, 10), (3, 7), (64, 64)], ids=lambda v: str(v))
+def test_parameter_explorer_counts(cell, reset_after, gates, features, units):
+    e = widgets.parameter_explorer()
+    e.cell.value, e.reset_after.value = cell, reset_after
+    e.features.value, e.units.value = features, units
+    expected = gates * simple_rnn_params(units, features) + (3 * units if cell == "GRU" and reset_after else 0)
+    assert e.count == expected
+    assert f"= {expected:,}\n" in e.text
+    assert f"kernel {(features, gates * units)}" in e.text
+    assert f"recurrent_kernel {(units, gates * units)}" in e.text
+
+
+def test_parameter_explorer_default_is_the_120_of_the_question():
+    e = widgets.parameter_explorer()
+    assert "params = 10*1 + 10*10 + 10 = 120" in e.text
+
+
+# --- lesson 3 (its controls are a contract with tests/test_browser.py) ------------------------
+
+def test_unroll_explorer_controls_contract():
+    e = widgets.unroll_explorer()
+    assert [(s.description, s.value, s.min, s.max) for s in (e.timesteps, e.units, e.features)] == \
+        [("timesteps", 5, 1, 50), ("units", 10, 1, 64), ("features", 1, 1, 16)]
+    assert all(s.continuous_update for s in (e.timesteps, e.units, e.features))
+    assert output_shape_line(e.text) == "(None, 10)"
+    assert total_params(e.text) == 120
+
+
+def test_unroll_units_10_to_20_gives_440_params():
+    e = widgets.unroll_explorer()
+    e.units.value = 20
+    assert total_params(e.text) == simple_rnn_params(20, 1) == 440
+    assert output_shape_line(e.text) == "(None, 20)"
+
+
+@pytest.mark.parametrize("timesteps, units, features", [(5, 10, 1), (7, 3, 2), (50, 64, 16), (1, 1, 1)],
+                         ids=lambda v: str(v))
+@pytest.mark.parametrize("return_sequences", [False, True], ids=["last", "sequences"])
+def test_unroll_explorer_shape_and_params(timesteps, units, features, return_sequences):
+    e = widgets.unroll_explorer()
+    e.timesteps.value, e.units.value, e.features.value = timesteps, units, features
+    e.return_sequences.value = return_sequences
+    shape = (None, timesteps, units) if return_sequences else (None, units)
+    assert output_shape_line(e.text) == str(shape)
+    assert "simple_rnn (SimpleRNN)" in e.text and str(shape) in e.text.split("simple_rnn")[1]
+    assert total_params(e.text) == simple_rnn_params(units, features)
+    assert e.h.shape == (timesteps, units)
+
+
+@pytest.mark.parametrize("flags, shown", [
+    ((True, False), "(None, 5, 10)"),
+    ((False, True), "[(None, 10), (None, 10)]"),
+    ((True, True), "[(None, 5, 10), (None, 10)]"),
+    ((False, False), "(None, 10)"),
+], ids=["return_sequences", "return_state", "both", "back-to-neither"])
+def test_unroll_toggles_change_the_output_shape(flags, shown):
+    e = widgets.unroll_explorer()
+    e.return_sequences.value, e.return_state.value = True, True      # move them first
+    e.return_sequences.value, e.return_state.value = flags
+    assert output_shape_line(e.text) == shown
+
+
+def test_unroll_heatmap_is_the_hidden_state_of_the_fixed_input():
+    e = widgets.unroll_explorer(timesteps=9, units=4, features=2)
+    layer = rl.layers.SimpleRNN(4, return_sequences=True, seed=0)
+    assert_allclose(e.h, layer(widgets.signal(9, 2))[0], atol=1e-6)
+
+
+# --- lesson 4 --------------------------------------------------------------------------------
+
+def test_stack_explorer_teaching_error_then_fix():
+    e = widgets.stack_explorer(layers=2)
+    assert e.text.startswith("ValueError: ")
+    assert "expected ndim=3, found ndim=2" in e.text
+    assert "create 'simple_rnn' with return_sequences=True" in e.text
+    assert e.status["simple_rnn_1"] == "bad"
+    e.return_sequences[0].value = True
+    assert not e.text.startswith("ValueError")
+    assert total_params(e.text) == simple_rnn_params(10, 1) + simple_rnn_params(10, 10)
+
+
+@pytest.mark.parametrize("flags, failing", [
+    ((True, False, False), "simple_rnn_2"),        # the middle layer cuts the time axis
+    ((False, True, True), "simple_rnn_1"),
+    ((True, True, False), None),
+    ((True, True, True), None),
+], ids=["middle-False", "first-False", "last-False-ok", "all-True-ok"])
+def test_stack_explorer_three_layers(flags, failing):
+    e = widgets.stack_explorer(layers=3)
+    for toggle, flag in zip(e.return_sequences, flags):
+        toggle.value = flag
+    if failing:
+        assert e.text.startswith("ValueError: ") and f'layer "{failing}"' in e.text
+        assert [n for n, s in e.status.items() if s == "bad"] == [failing]
+    else:
+        shape = (None, 5, 10) if flags[-1] else (None, 10)
+        assert "simple_rnn_2 (SimpleRNN)" in e.text and str(shape) in e.text
+        assert total_params(e.text) == simple_rnn_params(10, 1) + 2 * simple_rnn_params(10, 10)
+
+
+def test_stack_explorer_hides_toggles_of_absent_layers():
+    e = widgets.stack_explorer(layers=2)
+    e.layers.value = 1
+    shown = [t.layout.display != "none" for t in e.return_sequences]
+    assert shown == [True, False, False, False]
+    assert not e.text.startswith("ValueError")
+
+
+# --- lesson 5 --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cell, names", [("SimpleRNN", ["h"]), ("GRU", ["h"]), ("LSTM", ["h", "c"])],
+                         ids=["SimpleRNN-one-state", "GRU-one-state", "LSTM-two-states"])
+def test_state_explorer_states(cell, names):
+    e = widgets.state_explorer(timesteps=6, units=5, cell=cell)
+    assert e.state_names == names
+    assert f"{1 + len(names)} arrays: output (1, 5), " + ", ".join(f"{n} (1, 5)" for n in names) in e.text
+    assert [v.shape for v in e.states_over_time] == [(6, 5)] * len(names)
+    assert sum(h.ax.get_visible() for h in e.heatmaps) == len(names)
+    layer = {"SimpleRNN": rl.layers.SimpleRNN, "GRU": rl.layers.GRU, "LSTM": rl.layers.LSTM}[cell]
+    y = layer(5, return_sequences=True, seed=0)(widgets.signal(6, 1))[0]
+    assert_allclose(e.states_over_time[0], y, atol=1e-6)      # the h heatmap is the layer's h
+
+
+def test_state_explorer_follows_timesteps_and_units():
+    e = widgets.state_explorer(cell="LSTM")
+    e.timesteps.value, e.units.value = 50, 64
+    assert "x (1, 50, 1)" in e.text and "c (1, 64)" in e.text
+    assert e.states_over_time[1].shape == (50, 64)
+
+
+# --- lesson 6 --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("merge_mode, width", [("concat", 6), ("sum", 3), ("ave", 3), ("mul", 3)],
+                         ids=lambda v: str(v))
+def test_directions_explorer_merge_modes(merge_mode, width):
+    e = widgets.directions_explorer()
+    e.merge_mode.value = merge_mode
+    assert f"Bidirectional: (1, 8, {width})" in e.text
+    assert e.outputs["Bidirectional"].shape == (1, 8, width)
+
+
+def test_directions_explorer_backward_is_flipped_back_in_bidirectional():
+    e = widgets.directions_explorer(padding=0)
+    e.mask.value = False
+    merged = e.outputs["Bidirectional"][0]                     # concat: forward | backward
+    units = e.units.value
+    assert_allclose(merged[:, :units], e.outputs["forward"][0], atol=1e-6)
+    assert_allclose(merged[:, units:], e.outputs["backward"][0][::-1], atol=1e-6)
+
+
+def test_directions_explorer_padding_and_toggles():
+    e = widgets.directions_explorer()
+    e.padding.value = 5
+    assert "3 real steps, 5 padded, masked" in e.text
+    e.mask.value = False
+    assert "NOT masked" in e.text
+    e.forward.value = False
+    e.merged.value = False
+    shown = [name for name, h in e.heatmaps.items() if h.ax.get_visible()]
+    assert shown == ["backward"]
+
+
+# --- lesson 7 --------------------------------------------------------------------------------
+
+def test_encoder_explorer_warns_until_fixed():
+    e = widgets.encoder_explorer()
+    assert "UserWarning" in e.text and "(None, 16) and (None, 32, 16)" in e.text
+    assert e.status == {"add": "warn"}
+    e.return_sequences.value = True
+    assert "UserWarning" not in e.text and e.status == {}
+    rows = {r["name"]: r["output_shape"] for r in e.rows}
+    assert rows["gru1"] == "(None, 32, 16)" and rows["concatenate_1"] == "(None, 32, 32, 17)"
+
+
+# --- the pictures on their own ---------------------------------------------------------------
+
+def test_pictures_are_png_and_say_what_they_show():
+    pictures = [viz.vector_grid(np.arange(6), timesteps=2),
+                viz.unrolled(timesteps=7, units=3, features=2, return_sequences=True, return_state=True),
+                viz.heatmap(np.zeros((4, 3))),
+                viz.weights({"kernel": (1, 10), "bias": (10,)}),
+                viz.layers([dict(name="a", type="InputLayer", output_shape="(None, 2, 1)")])]
+    for picture in pictures:
+        assert picture._repr_png_()[:4] == b"\x89PNG"
+    assert repr(pictures[0]) == "<Picture: 6 values as 2 timesteps x 3 features>"
+    assert "over 7 timesteps of 2 features" in repr(pictures[1])
+
+
+@pytest.mark.parametrize("timesteps, shown", [(1, [0]), (5, [0, 1, 2, 3, 4]), (50, [0, 1, 2, None, 49])],
+                         ids=lambda v: str(v))
+def test_unrolled_diagram_shows_first_steps_and_the_last(timesteps, shown):
+    assert viz.shown_steps(timesteps) == shown
