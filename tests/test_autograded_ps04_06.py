@@ -306,6 +306,21 @@ def test_garbage_fails_with_an_assertion(assignment, name, garbage):
         assert len(str(results[gid])) > 20
 
 
+@pytest.mark.parametrize("assignment, name", FUNCTIONS, ids=[f"{a}-{n}" for a, n in FUNCTIONS])
+def test_patching_numpys_comparisons_does_not_pass(monkeypatch, assignment, name):
+    """Zeros of the right shape, with np.allclose & co. patched to say yes, still fail."""
+    for attr in ("allclose", "array_equal", "isclose", "isfinite", "isnan"):
+        monkeypatch.setattr(np, attr, getattr(np, attr))          # restored afterwards
+    for attr in ("assert_allclose", "assert_array_equal", "assert_array_almost_equal",
+                 "assert_equal"):
+        monkeypatch.setattr(np.testing, attr, getattr(np.testing, attr))
+    code = h.reference_cells(NOTEBOOKS[assignment])[name]
+    ns = _namespace(assignment, {name: h.monkeypatches_numpy(code)})
+    results = _run_tests(ns, assignment)
+    used = [gid for gid, source, _ in _test_cells(assignment) if f"({name}" in source]
+    assert used and all(results[gid] is not None for gid in used)
+
+
 @pytest.mark.parametrize("answer", [None, "gru_1", {"layer": "gru_1"},
                                     {"layer": 3, "flag": None, "value": "yes"},
                                     {"layer": "gru_9", "flag": "return_sequences", "value": True},
