@@ -179,29 +179,37 @@ def _shape_hint(got, want):
     return ""
 
 
-def _check_predictions(predicted, snippets, keys, where):
+def _parse(predicted, key, code):
+    """The student's answer for ``key`` as a shape or a list of shapes (format checks only)."""
+    if key not in predicted:
+        raise AssertionError(f"predicted_shapes has no entry {key!r} ({code}).")
+    value = predicted[key]
+    if value is None or value is Ellipsis:
+        raise AssertionError(f"predicted_shapes[{key!r}] is still {value!r}: write the output "
+                             f"shape of {code}, e.g. (None, 3).")
+    if isinstance(value, list) and value and all(isinstance(v, (tuple, list)) for v in value):
+        got = [_as_shape(v) for v in value]
+        if None not in got:
+            return got
+    elif _as_shape(value) is not None:
+        return _as_shape(value)
+    raise AssertionError(f"predicted_shapes[{key!r}] = {value!r} is not a shape; write a tuple "
+                         "such as (None, 10), or a list of tuples for several outputs.")
+
+
+def _check_predictions(predicted, snippets, keys):
+    """Every entry of the group must be a shape; those in ``keys`` must be rnnlib's."""
     if not isinstance(predicted, dict):
         raise AssertionError(f"predicted_shapes should be a dict {{name: shape}}, "
                              f"got {type(predicted).__name__}.")
+    answers = {key: _parse(predicted, key, code) for key, (code, _) in snippets.items()}
     for key in keys:
         code, out = snippets[key]
-        if key not in predicted:
-            raise AssertionError(f"predicted_shapes has no entry {key!r} ({where}: {code}).")
-        value = predicted[key]
-        if value is None or value is Ellipsis:
-            raise AssertionError(f"predicted_shapes[{key!r}] is still {value!r}: write the output "
-                                 f"shape of {code}, e.g. (None, 3).")
-        want = _shapes_of(out)
-        if isinstance(value, list) and all(isinstance(v, (tuple, list)) for v in value):
-            got = [_as_shape(v) for v in value]
-        else:
-            got = _as_shape(value)
-            if got is None:
-                raise AssertionError(f"predicted_shapes[{key!r}] = {value!r} is not a shape; "
-                                     "write a tuple such as (None, 10).")
+        got, want = answers[key], _shapes_of(out)
         if got != want:
             hint = KEY_HINTS.get(key) or _shape_hint(got, want) or "check each axis again."
-            raise AssertionError(f"predicted_shapes[{key!r}] ({code}): you wrote {value!r} — {hint}")
+            raise AssertionError(f"predicted_shapes[{key!r}] ({code}): you wrote "
+                                 f"{predicted[key]!r} — {hint}")
 
 
 def check_shapes_basics(predicted_shapes, hidden=False):
@@ -209,7 +217,7 @@ def check_shapes_basics(predicted_shapes, hidden=False):
     rl.clear_session()
     snippets = basics_snippets()
     keys = [k for k in snippets if (k not in VISIBLE["basics"]) == hidden]
-    _check_predictions(predicted_shapes, snippets, keys, "basics")
+    _check_predictions(predicted_shapes, snippets, keys)
 
 
 def check_shapes_encoder(predicted_shapes, hidden=False):
@@ -217,4 +225,4 @@ def check_shapes_encoder(predicted_shapes, hidden=False):
     rl.clear_session()
     snippets = encoder_snippets()
     keys = [k for k in snippets if (k not in VISIBLE["encoder"]) == hidden]
-    _check_predictions(predicted_shapes, snippets, keys, "the encoder")
+    _check_predictions(predicted_shapes, snippets, keys)
