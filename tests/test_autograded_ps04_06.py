@@ -378,3 +378,45 @@ def _gru_by_rnnlib(x_t, h_tm1, kernel, recurrent_kernel, bias, reset_after=True)
 def test_rnnlib_doing_the_work_is_refused(check, fn):
     with pytest.raises(AssertionError, match="Misconception: calls rnnlib instead of implementing"):
         check(fn)
+
+
+# --- the references of the checks agree with Keras 3 (when it is installed) -----------------
+
+@pytest.fixture(scope="module")
+def keras():
+    return pytest.importorskip("keras")
+
+
+def _keras_cell(keras, cell, features, weights):
+    cell.build((None, features))
+    cell.set_weights([np.asarray(w, "float32") for w in weights])
+    return cell
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("reset_after", [True, False], ids=["reset_after", "reset_before"])
+def test_gru_and_lstm_references_agree_with_keras(keras, reset_after):
+    rng = np.random.default_rng(7)
+    x_t, h_tm1, c_tm1 = (rng.normal(size=s) for s in [(3, 2), (3, 4), (3, 4)])
+    weights = ps04_stacking.random_weights(rng, 2, 4, 4)
+    cell = _keras_cell(keras, keras.layers.LSTMCell(4), 2, weights)
+    _, (h, c) = cell(x_t.astype("float32"), [h_tm1.astype("float32"), c_tm1.astype("float32")])
+    np.testing.assert_allclose(ps05_state.reference_lstm_step(x_t, h_tm1, c_tm1, *weights),
+                               [keras.ops.convert_to_numpy(h), keras.ops.convert_to_numpy(c)], rtol=1e-5, atol=1e-5)
+    weights = ps04_stacking.random_weights(rng, 2, 4, 3, (2, 12) if reset_after else None)
+    cell = _keras_cell(keras, keras.layers.GRUCell(4, reset_after=reset_after), 2, weights)
+    h, _ = cell(x_t.astype("float32"), [h_tm1.astype("float32")])
+    np.testing.assert_allclose(ps05_state.reference_gru_step(x_t, h_tm1, *weights, reset_after),
+                               keras.ops.convert_to_numpy(h), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("return_sequences", [True, False], ids=["sequences", "last"])
+def test_masked_reference_agrees_with_keras(keras, return_sequences):
+    x, mask, h0, weights = ps06_directions._mask_case(5, 3, 6, 2, 4, [(0, 6), (0, 4), (2, 6)])
+    layer = keras.layers.SimpleRNN(4, return_sequences=return_sequences)
+    layer.build((None, 6, 2))
+    layer.set_weights([np.asarray(w, "float32") for w in weights])
+    got = layer(x.astype("float32"), initial_state=[h0.astype("float32")], mask=mask)
+    np.testing.assert_allclose(ps06_directions.reference_masked(x, mask, h0, weights, return_sequences),
+                               keras.ops.convert_to_numpy(got), rtol=1e-5, atol=1e-5)
