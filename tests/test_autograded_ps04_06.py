@@ -380,6 +380,20 @@ def test_rnnlib_doing_the_work_is_refused(check, fn):
         check(fn)
 
 
+def test_checks_leave_rnnlib_as_they_found_it():
+    """The spies on rnnlib's methods are removed again, also when a check fails."""
+    from rnnlib.engine import Layer
+    from rnnlib.layers.rnn import RNN
+    before = (RNN.call, Layer.__call__)
+    for check, fn in [(ps05_state.check_stream_in_chunks, _raises),
+                      (ps05_state.check_stream_in_chunks, lambda layer, x, chunk: layer(x)),
+                      (ps05_state.check_return_state_shapes, _return_state_by_rnnlib),
+                      (ps04_stacking.check_stack_output_shapes, _shapes_by_rnnlib)]:
+        with pytest.raises(AssertionError):
+            check(fn)
+        assert (RNN.call, Layer.__call__) == before
+
+
 # --- the references of the checks agree with Keras 3 (when it is installed) -----------------
 
 @pytest.fixture(scope="module")
