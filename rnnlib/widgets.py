@@ -370,8 +370,9 @@ class StateExplorer(Explorer):
             heatmap.ax.set_visible(i < k)
             heatmap.ax.set_position([0.07 + i * 0.5, 0.17, 0.9 / k - 0.1 * (k - 1), 0.7])
         for heatmap, name, values in zip(self.heatmaps, self.state_names, self.states_over_time):
-            heatmap.show(values, f"{name} over time {fmt_shape(values.shape)}",
-                         vmax=max(1.0, float(np.abs(values).max())))
+            vmax = max(float(np.abs(values).max()), 1e-3)     # small states still show colour
+            heatmap.show(values, f"{name} over time {fmt_shape(values.shape)}, "
+                                 f"colours to ±{vmax:.2g}", vmax=vmax)
 
 
 def _states_over_time(cell, x):
