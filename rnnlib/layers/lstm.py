@@ -45,8 +45,7 @@ class LSTMCell(Cell):
         o = self.recurrent_activation(z[:, 3 * u:])
         c = f * c_tm1                                      # c = f * c_tm1 + i * c_hat,
         c += i * c_hat                                     # written to spare a temporary
-        h = self.activation(c)
-        h *= o                                             # h = o * tanh(c)
+        h = o * self.activation(c)                         # (batch, units)
         return h, [h, c]
 
     def config(self):

@@ -187,8 +187,9 @@ class RNN(Layer):
                 f"{where}: received 0 timesteps, full shape {fmt_shape(shape)}. An RNN reads "
                 "at least one timestep; check how the sequences were cut or padded."
             )
-        if features is None:
-            raise ValueError(f"{where}: the features axis must have a known size, received {fmt_shape(shape)}.")
+        if not features:
+            raise ValueError(f"{where}: the features axis (the last) must have a known size of at "
+                             f"least 1, received {fmt_shape(shape)}.")
         if self.built and features != self._features:
             raise ValueError(
                 f"{where}: it was built for {self._features} features per timestep "
