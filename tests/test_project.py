@@ -1,0 +1,78 @@
+"""The project's own promises: one dependency list in two files, a two-command start,
+notebooks committed clean, generated nbgrader folders kept out of git."""
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pyproject_requirements():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        reqs += extra
+    return reqs
+
+
+def environment_requirements():
+    """The dependency lines of environment.yml (conda and pip), without python, pip and -e ."""
+    reqs = []
+    text = (ROOT / "environment.yml").read_text()
+    for line in text[text.index("dependencies:"):].splitlines():
+        m = re.match(r"^\s+- (?!pip:)(\S.*)$", line)
+        if m and not m.group(1).startswith(("python", "-e ")) and m.group(1) != "pip":
+            reqs.append(m.group(1).strip())
+    return reqs
+
+
+def normalise(req):
+    name, spec = re.match(r"^([A-Za-z0-9_.\-\[\]]+)\s*(.*)$", req).groups()
+    return name.lower().replace("_", "-"), spec.replace(" ", "")
+
+
+def test_environment_yml_lists_what_pyproject_lists():
+    ours = sorted(map(normalise, pyproject_requirements()))
+    conda = sorted(map(normalise, environment_requirements()))
+    assert conda == ours
+
+
+def test_readme_starts_with_the_two_commands():
+    text = (ROOT / "README.md").read_text()
+    first_block = re.search(r"```(?:bash|sh)?\n(.*?)```", text, re.S).group(1)
+    commands = [c for c in first_block.splitlines() if c.strip() and not c.startswith("#")]
+    assert commands == ["make course", "make test"]
+    assert text.index("```") < 600, "the commands come first"
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, re.M)
+
+
+def test_makefile_targets_exist():
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("course", "test", "release"):
+        assert re.search(rf"^{target}:", makefile, re.M), target
+
+
+@pytest.mark.parametrize("folder", ["release", "submitted", "autograded", "feedback", "gradebook.db"])
+def test_generated_nbgrader_output_is_git_ignored(folder):
+    lines = (ROOT / ".gitignore").read_text().split()
+    assert f"/{folder}" in lines or f"/{folder}/" in lines
+
+
+NOTEBOOKS = sorted(ROOT.glob("course/*.ipynb")) + sorted(ROOT.glob("source/*/*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_is_committed_clean(path):
+    nb = json.loads(path.read_text())
+    assert nb["nbformat"] == 4
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], f"cell has outputs: {cell['source'][:60]!r}"
+            assert cell["execution_count"] is None
