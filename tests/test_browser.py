@@ -1,0 +1,178 @@
+"""Lesson 3 in a real browser: JupyterLab in Debian's Chromium, sliders moved by hand.
+
+A student opens the lesson, runs every cell, and moves the "timesteps" and "units"
+sliders of ``rnnlib.widgets.unroll_explorer()`` with the keyboard and with the mouse.
+After every move the explorer must show the output shape Keras would print and
+``Total params: N`` with N = units * (features + units + 1) for the value the page shows.
+
+Run alone with ``pytest tests/test_browser.py -m browser -s``; the screenshot goes to
+``artifacts/lesson03_browser.png``.
+"""
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from browser_helpers import (CHROMIUM_ARGS, LabServer, Slider, error_outputs, find_chromium,
+                             input_prompts, kernel_idle, open_notebook, run_all_cells,
+                             screenshot_on_failure)
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = ROOT / "course"
+LESSON = "03_unrolling_through_time.ipynb"
+ARTIFACTS = ROOT / "artifacts"
+TIMEOUT = 60_000        # ms; generous for 2 busy cores, only ever spent when something is wrong
+
+CHROMIUM = find_chromium()
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="Chromium not found (/usr/bin/chromium "
+                                 "or `chromium` on PATH): apt-get install chromium")]
+sync_api = pytest.importorskip("playwright.sync_api",
+                               reason="the playwright package is not installed")
+expect = sync_api.expect
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """JupyterLab on a copy of course/, isolated in a temporary home; stopped by its PID."""
+    if not (COURSE / LESSON).exists():
+        pytest.skip(f"course/{LESSON} is not written yet")
+    home = Path(tempfile.mkdtemp(prefix="unrolled-lab-"))
+    try:
+        shutil.copytree(COURSE, home / "course")
+        server = LabServer(home / "course", home)
+        try:
+            yield server
+        finally:
+            server.stop()
+            ARTIFACTS.mkdir(exist_ok=True)
+            shutil.copy(server.log_path, ARTIFACTS / "lesson03_jupyter_lab.log")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def page(lab):
+    """A page of a fresh headless Chromium (its own empty profile)."""
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(lab.home / "chromium-profile"), executable_path=CHROMIUM, headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 1100})
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.set_default_timeout(TIMEOUT)
+            yield page
+        finally:
+            context.close()
+
+
+def expected(timesteps, units, features, return_sequences):
+    """What Keras prints for Input(shape=(timesteps, features)) -> SimpleRNN(units)."""
+    shape = f"(None, {timesteps}, {units})" if return_sequences else f"(None, {units})"
+    return shape, units * (features + units + 1)
+
+
+class UnrollExplorer:
+    """The lesson's explorer as the page shows it: three sliders, two toggles, a text."""
+
+    def __init__(self, page):
+        self.page = page
+        cells = page.locator(".jp-CodeCell")
+        for name in ("timesteps", "units", "features"):
+            cells = cells.filter(has=Slider(page, name).root)
+        self.cell = cells.filter(has=page.get_by_role("checkbox", name="return_sequences")).first
+        self.timesteps, self.units, self.features = (
+            Slider(self.cell, name) for name in ("timesteps", "units", "features"))
+        self.return_sequences = self.cell.get_by_role("checkbox", name="return_sequences")
+        self.text = self.cell.locator(".widget-html", has_text="Output shape:")
+        self.picture = self.cell.locator(".widget-image")
+
+    def check(self):
+        """The text must follow the values the page shows (it may lag: the kernel computes it)."""
+        shape, params = expected(self.timesteps.value, self.units.value, self.features.value,
+                                 self.return_sequences.is_checked())
+        expect(self.text).to_contain_text(re.compile(rf"Output shape: {re.escape(shape)}\s"),
+                                          timeout=TIMEOUT)
+        expect(self.text).to_contain_text(re.compile(rf"Total params: {params:,} \("),
+                                          timeout=TIMEOUT)
+        return shape, params
+
+    def press(self, slider, key, value):
+        """Keyboard: focus the handle, press ``key``; the readout must show ``value``."""
+        slider.press(key)
+        expect(slider.readout).to_have_text(str(value))
+        return self.check()
+
+
+def test_lesson03_sliders_drive_shape_and_params(lab, page):
+    with screenshot_on_failure(page, ARTIFACTS / "lesson03_browser_failed.png"):
+        check_lesson03(lab, page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lesson03_browser.png"))
+
+
+def check_lesson03(lab, page):
+    open_notebook(page, lab, LESSON, timeout=TIMEOUT)
+    run_all_cells(page)
+    explorer = UnrollExplorer(page)
+    try:
+        explorer.text.wait_for(timeout=TIMEOUT)
+    except sync_api.TimeoutError:
+        pytest.fail("the explorer did not render; error outputs:\n"
+                    + "\n".join(error_outputs(page)) + "\nserver log:\n" + lab.log_tail())
+    expect(explorer.cell).not_to_contain_text("Loading widget")
+    expect(explorer.cell).not_to_contain_text("Error displaying widget")
+    expect(explorer.picture).to_be_visible()
+    assert explorer.picture.evaluate("img => img.naturalWidth") > 0, "the picture is empty"
+
+    # Run All ran every cell: each prompt gets its number, none stays queued or skipped.
+    prompts = input_prompts(page)
+    expect(prompts).to_have_text([re.compile(r"^\s*\[\d+\]:\s*$")] * prompts.count(),
+                                 timeout=TIMEOUT)
+
+    # The defaults: Input(shape=(5, 1)) -> SimpleRNN(10): (None, 10), 120 params.
+    assert (explorer.timesteps.value, explorer.units.value, explorer.features.value) == (5, 10, 1)
+    assert explorer.check() == ("(None, 10)", 120)
+    assert explorer.units.bounds == (1, 64) and explorer.timesteps.bounds == (1, 50)
+
+    # Keyboard on "units": one step at a time, then the ends of the range.
+    assert explorer.press(explorer.units, "ArrowRight", 11) == ("(None, 11)", 143)
+    explorer.units.press("ArrowLeft")
+    assert explorer.press(explorer.units, "ArrowLeft", 9) == ("(None, 9)", 99)
+    assert explorer.press(explorer.units, "End", 64) == ("(None, 64)", 4224)
+    assert explorer.press(explorer.units, "Home", 1) == ("(None, 1)", 3)
+
+    # Mouse on "units": click the track, then drag the handle.
+    explorer.units.click_at(32)
+    assert explorer.units.value == 32
+    assert explorer.check() == ("(None, 32)", 32 * 34)
+    explorer.units.drag_to(16)
+    assert explorer.units.value == 16
+    assert explorer.check() == ("(None, 16)", 16 * 18)
+
+    # return_sequences (mouse): the output keeps the time axis, so timesteps shows in it.
+    explorer.return_sequences.click()
+    expect(explorer.return_sequences).to_be_checked()
+    assert explorer.check() == ("(None, 5, 16)", 288)
+
+    # Keyboard on "timesteps": the shape follows, the parameter count does not move.
+    assert explorer.press(explorer.timesteps, "ArrowRight", 6) == ("(None, 6, 16)", 288)
+    assert explorer.press(explorer.timesteps, "End", 50) == ("(None, 50, 16)", 288)
+    assert explorer.press(explorer.timesteps, "ArrowLeft", 49) == ("(None, 49, 16)", 288)
+
+    # Mouse on "timesteps", then on "units" once more.
+    explorer.timesteps.drag_to(20)
+    assert explorer.timesteps.value == 20
+    assert explorer.check() == ("(None, 20, 16)", 288)
+    explorer.timesteps.click_at(35)
+    assert explorer.timesteps.value == 35
+    assert explorer.check() == ("(None, 35, 16)", 288)
+    explorer.units.drag_to(40)
+    assert explorer.units.value == 40
+    assert explorer.check() == ("(None, 35, 40)", 40 * 42)
+    # For the screenshot: the kernel has drawn the last picture too.
+    expect(kernel_idle(page)).to_be_visible(timeout=TIMEOUT)
+    explorer.cell.scroll_into_view_if_needed()
