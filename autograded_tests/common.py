@@ -94,7 +94,7 @@ class refuse_rnnlib(contextlib.ContextDecorator):
     """Fail with "Misconception: calls rnnlib instead of implementing" if, inside the
     ``with`` block, any of the ``forbid`` methods ran (pairs ``(class, method name)``).
 
-    ``refuse_rnnlib()`` forbids the built-in cells' maths and ``RNN._loop``;
+    ``refuse_rnnlib()`` forbids the built-in cells' maths and the layers' time loop;
     ``refuse_rnnlib(CELL_MATHS)`` still lets a student's own cell drive
     ``rl.layers.RNN``.  The methods still work (they are only counted), and the
     originals are put back on the way out, also after an exception.
