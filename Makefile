@@ -29,8 +29,11 @@ $(VENV)/.test: $(VENV)/.course
 	$(BIN)/python -m pip install --quiet -e ".[course,test,reference]"
 	touch $@
 
+# JupyterLab refuses to run as root unless told; containers often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 course: $(VENV)/.course
-	$(BIN)/jupyter lab course/
+	$(BIN)/jupyter lab $(ROOT_FLAG) course/
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest
