@@ -16,3 +16,11 @@ from .models import Model, Sequential
 __all__ = ["layers", "Input", "Model", "Sequential", "SymbolicTensor",
            "floatx", "set_floatx", "clear_session"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """``rl.viz`` and ``rl.widgets`` are imported on first use (they need matplotlib/ipywidgets)."""
+    if name in ("viz", "widgets"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'rnnlib' has no attribute {name!r}")

@@ -314,3 +314,12 @@ def test_sequential_layers_leave_out_the_input_and_functional_keeps_it():
     assert [type(layer).__name__ for layer in model.layers] == ["InputLayer", "SimpleRNN"]
     lazy = rl.Sequential([layers.LSTM(3, return_sequences=True), layers.Dense(2)])
     assert lazy(sample()).shape == (3, 5, 2)
+
+
+def test_import_needs_only_numpy_and_viz_loads_on_use():
+    import subprocess
+    import sys
+    code = ("import sys, rnnlib as rl; assert 'matplotlib' not in sys.modules; "
+            "assert 'ipywidgets' not in sys.modules; rl.widgets; rl.viz; "
+            "assert 'ipywidgets' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
