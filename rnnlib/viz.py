@@ -28,7 +28,7 @@ def plural(n, word):
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def new_figure(width, height, dpi=72):
+def new_figure(width, height, dpi=96):
     """A figure on an Agg canvas (no pyplot, no GUI): ``width`` x ``height`` inches."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

@@ -94,7 +94,8 @@ class Explorer:
         self.controls = controls
         self.figure = viz.new_figure(*figsize)
         self.layout(self.figure)
-        self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        width = int(self.figure.get_figwidth() * self.figure.dpi)   # 1 image pixel = 1 screen pixel
+        self.image = W.Image(format="png", layout=W.Layout(width=f"{width}px", max_width="100%"))
         self.label = W.HTML()
         self.widget = W.VBox([W.HBox(controls[:3], layout=W.Layout(flex_flow="row wrap")),
                               W.HBox(controls[3:], layout=W.Layout(flex_flow="row wrap")),
