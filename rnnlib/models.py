@@ -60,11 +60,15 @@ class Model:
 
     @property
     def input_shape(self):
+        if not self.inputs:
+            raise ValueError(f"Model '{self.name}' has no input yet: start a Sequential with "
+                             "rl.Input(shape=...), or call it once on data.")
         shapes = [t.shape for t in self.inputs]
         return shapes[0] if self._single_input else shapes
 
     @property
     def output_shape(self):
+        self.input_shape                  # the same explanation when there is no input yet
         return pack_like(self.outputs, [t.shape for t in flatten(self.outputs)])
 
     # --- running ---------------------------------------------------------------

@@ -323,3 +323,10 @@ def test_import_needs_only_numpy_and_viz_loads_on_use():
             "assert 'ipywidgets' not in sys.modules; rl.widgets; rl.viz; "
             "assert 'ipywidgets' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_empty_sequential_explains_that_it_has_no_input():
+    with pytest.raises(ValueError, match=r"rl.Input\(shape=...\)"):
+        rl.Sequential().input_shape
+    with pytest.raises(ValueError, match="no input yet"):
+        rl.Sequential([layers.Dense(2)]).output_shape

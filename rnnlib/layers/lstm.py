@@ -22,6 +22,7 @@ class LSTMCell(Cell):
         super().__init__(units, activation, use_bias, seed)
         self.recurrent_activation = backend.get_activation(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
+        self._halved = None
 
     @property
     def state_size(self):
@@ -33,18 +34,42 @@ class LSTMCell(Cell):
             bias[self.units:2 * self.units] = 1.0           # remember by default
         return bias
 
+    def project(self, x):
+        """x @ kernel + bias for every timestep at once: (..., 4*units).
+
+        A speed-up for the default activations, same maths: sigmoid(z) = (1 + tanh(z/2)) / 2,
+        so the i, f and o columns are halved here (and in a copy of the recurrent kernel),
+        and ``step`` then needs a single tanh over all four gates.
+        """
+        z = super().project(x)
+        fast = self.activation is np.tanh and self.recurrent_activation is backend.ACTIVATIONS["sigmoid"]
+        self._halved = None
+        if fast:
+            scale = np.full(4 * self.units, 0.5, z.dtype)
+            scale[2 * self.units:3 * self.units] = 1.0       # c~ keeps its plain tanh
+            z *= scale
+            self._halved = self.recurrent_kernel * scale
+        return z
+
     def step(self, xp_t, states):
         """xp_t = x_t @ kernel + bias (batch, 4*units); states [h_tm1, c_tm1] -> (h, [h, c])."""
         h_tm1, c_tm1 = states                              # (batch, units) each
         u = self.units
-        z = h_tm1 @ self.recurrent_kernel                  # (batch, 4*units)
-        z += xp_t
-        i = self.recurrent_activation(z[:, :u])            # (batch, units) each
-        f = self.recurrent_activation(z[:, u:2 * u])
-        c_hat = self.activation(z[:, 2 * u:3 * u])
-        o = self.recurrent_activation(z[:, 3 * u:])
-        c = f * c_tm1                                      # c = f * c_tm1 + i * c_hat,
-        c += i * c_hat                                     # written to spare a temporary
+        if self._halved is None:                           # any activations: as written above
+            z = h_tm1 @ self.recurrent_kernel + xp_t       # (batch, 4*units)
+            i = self.recurrent_activation(z[:, :u])
+            f = self.recurrent_activation(z[:, u:2 * u])
+            c_hat = self.activation(z[:, 2 * u:3 * u])
+            o = self.recurrent_activation(z[:, 3 * u:])
+        else:                                              # tanh/sigmoid, one tanh call
+            z = h_tm1 @ self._halved                       # (batch, 4*units), i f o halved
+            z += xp_t
+            np.tanh(z, out=z)                              # i f o: tanh(z/2); c~: tanh(z)
+            for gate in (z[:, :2 * u], z[:, 3 * u:]):      # i f and o: (1 + tanh(z/2)) / 2
+                gate *= 0.5
+                gate += 0.5
+            i, f, c_hat, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
+        c = f * c_tm1 + i * c_hat                          # (batch, units)
         h = o * self.activation(c)                         # (batch, units)
         return h, [h, c]
 
