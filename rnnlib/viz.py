@@ -152,6 +152,36 @@ def draw_weights(ax, shapes):
     ax.set_ylim(-0.05, 1.35)
 
 
+def draw_step(ax, features, units):
+    """One SimpleRNN step as shapes: x_t @ kernel + h_tm1 @ recurrent_kernel + bias -> tanh -> h_t."""
+    wipe(ax)
+    _bare(ax)
+    terms = [("x_t", (None, features), INPUT), ("@", None, None),
+             ("kernel", (features, units), CELL), ("+", None, None),
+             ("h_tm1", (None, units), STATE), ("@", None, None),
+             ("recurrent_kernel", (units, units), CELL), ("+", None, None),
+             ("bias", (units,), CELL), ("-> tanh ->", None, None),
+             ("h_t", (None, units), STATE)]
+    x = 0.0
+    for text, shape, colour in terms:
+        if shape is None:
+            w = 0.45 if len(text) < 3 else 1.2
+            ax.text(x + w / 2, 0.5, text, ha="center", va="center", fontsize=11 if len(text) < 3 else 9)
+        else:
+            w = 0.5 + 0.075 * len(text)
+            _box(ax, x, 0.2, w, 0.6, f"{text}\n{fmt_shape(shape).replace('None', 'batch')}", colour, 8)
+        x += w
+    ax.set_xlim(-0.1, x + 0.1)
+    ax.set_ylim(0, 1)
+
+
+def step(features, units):
+    """``Picture`` of one SimpleRNN step with the shape of every term."""
+    fig = new_figure(9, 0.9)
+    draw_step(fig.add_axes([0, 0, 1, 1]), features, units)
+    return Picture(fig, f"one step: x_t (batch, {features}) -> h_t (batch, {units})")
+
+
 def weights(shapes):
     """``Picture`` of a layer's weights, e.g. ``dict(zip(layer.weight_names, shapes))``."""
     shapes = {name: tuple(shape) for name, shape in shapes.items()}
@@ -281,12 +311,17 @@ def draw_heatmap(ax, values, title, padded=(), vmax=1.0, step_labels=None):
     Heatmap(ax).show(values, title, padded, vmax, step_labels)
 
 
-def heatmap(values, title="hidden state over time", padded=()):
-    """``Picture`` of ``values`` (timesteps, units): red positive, blue negative."""
+def heatmap(values, title="hidden state over time", padded=(), vmax=None):
+    """``Picture`` of ``values`` (timesteps, units): red positive, blue negative.
+
+    The colours span ``±vmax``; by default the largest absolute value, so small states show.
+    """
     values = np.asarray(values)
+    vmax = vmax or max(float(np.abs(values).max()), 1e-3)
     fig = new_figure(6, 2.4)
     ax = fig.add_axes([0.1, 0.2, 0.85, 0.68])
-    draw_heatmap(ax, values, f"{title} {fmt_shape(values.shape)}", padded=padded)
+    draw_heatmap(ax, values, f"{title} {fmt_shape(values.shape)}, colours to ±{vmax:.2g}",
+                 padded=padded, vmax=vmax)
     return Picture(fig, f"{title}: {values.shape[0]} timesteps x {values.shape[1]} units")
 
 
