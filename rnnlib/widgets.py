@@ -85,21 +85,21 @@ class Explorer:
     """Controls on top, then a picture, then text; a change of any control updates both.
 
     A subclass sets ``self.<control>`` attributes, then calls
-    ``super().__init__(controls, figsize)``, and writes ``layout(fig)`` (makes its axes,
+    ``super().__init__(rows, figsize)`` (``rows``: lists of controls, one list per line
+    on screen), and writes ``layout(fig)`` (makes its axes,
     once), ``compute()`` (returns the text) and ``draw()`` (draws what ``compute`` left
     on those axes; reusing them is what keeps an update fast).
     """
 
-    def __init__(self, controls, figsize):
-        self.controls = controls
+    def __init__(self, rows, figsize):
+        self.controls = controls = [control for row in rows for control in row]
         self.figure = viz.new_figure(*figsize)
         self.layout(self.figure)
         width = int(self.figure.get_figwidth() * self.figure.dpi)   # 1 image pixel = 1 screen pixel
         self.image = W.Image(format="png", layout=W.Layout(width=f"{width}px", max_width="100%"))
         self.label = W.HTML()
-        self.widget = W.VBox([W.HBox(controls[:3], layout=W.Layout(flex_flow="row wrap")),
-                              W.HBox(controls[3:], layout=W.Layout(flex_flow="row wrap")),
-                              self.image, self.label])
+        self.widget = W.VBox([W.HBox(row, layout=W.Layout(flex_flow="row wrap")) for row in rows]
+                             + [self.image, self.label])
         self.text = ""
         for control in controls:
             control.observe(self._changed, names="value")
@@ -159,7 +159,7 @@ class TimestepsExplorer(Explorer):
         self.timesteps = W.SelectionSlider(options=divisors(length), value=timesteps,
                                            description="timesteps", continuous_update=True)
         self.length.observe(self._new_length, names="value")
-        super().__init__([self.length, self.timesteps], (6, 3.2))
+        super().__init__([[self.length, self.timesteps]], (6, 3.2))
 
     def _new_length(self, change):
         """Offer only the timesteps that split the vector evenly; keep the choice if it still does."""
@@ -215,7 +215,7 @@ class ParameterExplorer(Explorer):
         self.units = _slider("units", units, 1, 64)
         self.cell = _cell_buttons(cell)
         self.reset_after = _toggle("reset_after (GRU)", reset_after)
-        super().__init__([self.features, self.units, self.cell, self.reset_after], (7, 2.2))
+        super().__init__([[self.features, self.units], [self.cell, self.reset_after]], (7, 2.2))
 
     def compute(self):
         cell, u, f = self.cell.value, self.units.value, self.features.value
@@ -252,8 +252,8 @@ class UnrollExplorer(Explorer):
         self.features = _slider("features", features, 1, 16)
         self.return_sequences = _toggle("return_sequences", return_sequences)
         self.return_state = _toggle("return_state", return_state)
-        super().__init__([self.timesteps, self.units, self.features,
-                          self.return_sequences, self.return_state], (7.5, 4.4))
+        super().__init__([[self.timesteps, self.units, self.features],
+                          [self.return_sequences, self.return_state]], (7.5, 4.4))
 
     def compute(self):
         t, u, f = self.timesteps.value, self.units.value, self.features.value
@@ -298,7 +298,7 @@ class StackExplorer(Explorer):
                                  for k in range(self.most)]
         self.layers.observe(self._show_toggles, names="value")
         self._show_toggles()
-        super().__init__([self.layers, *self.return_sequences], (7.5, 1.3))
+        super().__init__([[self.layers], self.return_sequences], (7.5, 1.3))
 
     def _show_toggles(self, change=None):
         for k, toggle in enumerate(self.return_sequences):
@@ -344,7 +344,7 @@ class StateExplorer(Explorer):
         self.timesteps = _slider("timesteps", timesteps, 1, 50)
         self.units = _slider("units", units, 1, 64)
         self.cell = _cell_buttons(cell)
-        super().__init__([self.timesteps, self.units, self.cell], (7.5, 3.0))
+        super().__init__([[self.timesteps, self.units], [self.cell]], (7.5, 3.0))
 
     def compute(self):
         t, u, cell = self.timesteps.value, self.units.value, self.cell.value
@@ -406,8 +406,8 @@ class DirectionsExplorer(Explorer):
         self.forward = _toggle("forward", True)
         self.backward = _toggle("backward (go_backwards)", True)
         self.merged = _toggle("Bidirectional", True)
-        super().__init__([self.padding, self.units, self.merge_mode, self.mask,
-                          self.forward, self.backward, self.merged], (7.5, 3.6))
+        super().__init__([[self.padding, self.units, self.merge_mode, self.mask],
+                          [self.forward, self.backward, self.merged]], (7.5, 3.6))
 
     def compute(self):
         t, u = self.timesteps_total, self.units.value
@@ -485,7 +485,7 @@ class EncoderExplorer(Explorer):
 
     def __init__(self, return_sequences=False):
         self.return_sequences = _toggle("gru1 return_sequences", return_sequences)
-        super().__init__([self.return_sequences], (12, 1.2))
+        super().__init__([[self.return_sequences]], (12, 1.2))
 
     def compute(self):
         model, self.warnings = encoder(self.return_sequences.value)
