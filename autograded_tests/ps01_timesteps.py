@@ -102,16 +102,19 @@ def _as_shape(value):
 
 def _shapes_of(out):
     """rnnlib's symbolic output -> a shape, or a list of shapes for several outputs."""
-    if isinstance(out, list):
-        return [t.shape for t in out]
-    return out.shape
+    if isinstance(out, (list, tuple)):            # Keras 3 returns a tuple for return_state
+        return [tuple(t.shape) for t in out]
+    return tuple(out.shape)
 
 
-def basics_snippets():
-    """Short models from the lesson, built with rnnlib: {key: (code, output shape)}."""
-    L = rl.layers
-    rnn_in = rl.Input(shape=(2, 1))
-    seq_in = rl.Input(shape=(5, 3))
+def basics_snippets(lib=rl):
+    """Short models from the lesson: {key: (code, symbolic output)}.
+
+    ``lib`` is rnnlib, or anything with the same ``Input`` and ``layers`` (Keras 3).
+    """
+    L = lib.layers
+    rnn_in = lib.Input(shape=(2, 1))
+    seq_in = lib.Input(shape=(5, 3))
     first = L.SimpleRNN(10, return_sequences=True)(rnn_in)
     return {
         "simple_rnn": ("Input(shape=(2, 1)) -> SimpleRNN(10)", L.SimpleRNN(10)(rnn_in)),
@@ -123,14 +126,14 @@ def basics_snippets():
         "chain": ("Input(shape=(2, 1)) -> SimpleRNN(10, return_sequences=True) -> SimpleRNN(5)",
                   L.SimpleRNN(5)(first)),
         "gru_on_vectors": ("Input(shape=(7, 12)) -> GRU(6, go_backwards=True)",
-                           L.GRU(6, go_backwards=True)(rl.Input(shape=(7, 12)))),
+                           L.GRU(6, go_backwards=True)(lib.Input(shape=(7, 12)))),
     }
 
 
-def encoder_snippets():
-    """The encoder of the second Stack Overflow question, built with rnnlib."""
-    L = rl.layers
-    feature_map = rl.Input(shape=(32, 32, 16))
+def encoder_snippets(lib=rl):
+    """The encoder of the second Stack Overflow question (``lib``: as in basics_snippets)."""
+    L = lib.layers
+    feature_map = lib.Input(shape=(32, 32, 16))
     reshaped = L.Reshape((32, 512))(feature_map)
     gru_1 = L.GRU(16)(reshaped)
     gru_1b = L.GRU(16, return_sequences=True, go_backwards=True)(reshaped)
@@ -187,7 +190,8 @@ def _parse(predicted, key, code):
     if value is None or value is Ellipsis:
         raise AssertionError(f"predicted_shapes[{key!r}] is still {value!r}: write the output "
                              f"shape of {code}, e.g. (None, 3).")
-    if isinstance(value, list) and value and all(isinstance(v, (tuple, list)) for v in value):
+    if (isinstance(value, (list, tuple)) and value
+            and all(isinstance(v, (tuple, list)) for v in value)):     # several outputs
         got = [_as_shape(v) for v in value]
         if None not in got:
             return got

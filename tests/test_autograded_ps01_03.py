@@ -202,13 +202,16 @@ def test_prediction_garbage_fails_with_a_helpful_assertion(check, kind, hidden):
 @pytest.mark.parametrize("answer, match", [
     ({"simple_rnn": (10,)}, "the batch axis None comes first"),
     ({"simple_rnn": [None, 10]}, None),                          # a list is a fine shape
+    ({"return_state": ((None, 4), (None, 4))}, None),            # so is a tuple of shapes
     ({"return_sequences": (None, 10)}, "returns a whole sequence"),
     ({"simple_rnn": (32, 10)}, "batch axis is None"),
-], ids=["batch_missing", "list_accepted", "sequence_expected", "batch_fixed"])
+], ids=["batch_missing", "list_accepted", "tuple_of_shapes_accepted", "sequence_expected",
+        "batch_fixed"])
 def test_prediction_messages(answer, match):
     predicted = dict(_reference("ps01_timesteps", "predicted_shapes"), **answer)
     if match is None:
         ps01_timesteps.check_shapes_basics(predicted)
+        ps01_timesteps.check_shapes_basics(predicted, hidden=True)
     else:
         with pytest.raises(AssertionError, match=match):
             ps01_timesteps.check_shapes_basics(predicted)
@@ -359,3 +362,24 @@ def test_call_does_not_let_the_student_change_the_inputs():
 
     common.call(mutates, x, forbid=())
     assert (x == 0).all()
+
+
+# --- the answers are true in Keras too (optional: needs the 'reference' extra) ---------------
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_predicted_shapes_and_param_counts_agree_with_keras():
+    keras = pytest.importorskip("keras")
+    for snippets in (ps01_timesteps.basics_snippets, ps01_timesteps.encoder_snippets):
+        ours = {k: ps01_timesteps._shapes_of(out) for k, (_, out) in snippets().items()}
+        theirs = {k: ps01_timesteps._shapes_of(out) for k, (_, out) in snippets(keras).items()}
+        assert ours == theirs
+    ns = _reference_namespace("ps02_cell")
+    for features, units in [(1, 10), (7, 3)]:
+        for layer, formula in [(keras.layers.SimpleRNN(units), ns["simple_rnn_params"](features, units)),
+                               (keras.layers.GRU(units), ns["gru_params"](features, units)),
+                               (keras.layers.GRU(units, reset_after=False),
+                                ns["gru_params"](features, units, reset_after=False)),
+                               (keras.layers.LSTM(units), ns["lstm_params"](features, units))]:
+            layer(keras.Input(shape=(4, features)))
+            assert layer.count_params() == formula, layer
