@@ -181,13 +181,20 @@ def call(fn, *args, name=None, expected="a result", forbid=CELL_MATHS + RNN_LOOP
                              f"Replace `raise NotImplementedError()` with your code.") from None
     except Exception as exc:
         raise AssertionError(
-            f"`{name}` raised {type(exc).__name__}: {exc}\nExpected {expected}. "
-            "Run it yourself on small inputs to see where it fails."
+            f"`{name}` raised {type(exc).__name__}: {exc}\nIt was called with {_describe(args)}; "
+            f"expected {expected}. Run it yourself on inputs of these shapes to see where it fails."
         ) from exc
     if result is None and not none_ok:
         raise AssertionError(f"`{name}` returned None; expected {expected}. "
                              "Did you forget the `return` statement?")
     return result
+
+
+def _describe(args):
+    """``(2, 3) array, (2, 4) array, 3``: what a function was called with, briefly."""
+    return ", ".join(f"a {np.shape(a)} array" if isinstance(a, np.ndarray) else
+                     type(a).__name__ if hasattr(a, "get_weights") else repr(a)[:40]
+                     for a in args) or "no arguments"
 
 
 def expect_error(fn, *args, error=ValueError, name=None, mentions=(), **kwargs):
@@ -196,8 +203,7 @@ def expect_error(fn, *args, error=ValueError, name=None, mentions=(), **kwargs):
     Returns the exception.  ``NotImplementedError`` counts as "not implemented yet".
     """
     name = name or getattr(fn, "__name__", "your function")
-    shown = ", ".join([repr(a) if np.ndim(a) == 0 else f"<array of shape {np.shape(a)}>"
-                       for a in args])
+    shown = _describe(args)
     try:
         fn(*copy.deepcopy(args), **kwargs)
     except NotImplementedError:
