@@ -206,8 +206,8 @@ class Slider:
     def __init__(self, scope, description):
         self.description = description
         page = getattr(scope, "page", scope)          # scope: the page, or a part of it
-        label = page.locator("label.widget-label",
-                                   has_text=re.compile(rf"^\s*{re.escape(description)}\s*$"))
+        exact = re.compile(rf"^\s*{re.escape(description)}\s*$")
+        label = page.locator("label.widget-label", has_text=exact)
         self.root = scope.locator(".widget-slider").filter(has=label)
         self.handle = self.root.get_by_role("slider")
         self.track = self.root.locator(".noUi-base")

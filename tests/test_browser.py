@@ -38,8 +38,7 @@ expect = sync_api.expect
 @pytest.fixture(scope="module")
 def lab():
     """JupyterLab on a copy of course/, isolated in a temporary home; stopped by its PID."""
-    if not (COURSE / LESSON).exists():
-        pytest.skip(f"course/{LESSON} is not written yet")
+    assert (COURSE / LESSON).exists(), f"course/{LESSON} is missing"
     home = Path(tempfile.mkdtemp(prefix="unrolled-lab-"))
     try:
         shutil.copytree(COURSE, home / "course")
@@ -64,6 +63,7 @@ def page(lab):
         try:
             page = context.pages[0] if context.pages else context.new_page()
             page.set_default_timeout(TIMEOUT)
+            expect.set_options(timeout=TIMEOUT)
             yield page
         finally:
             context.close()
@@ -79,7 +79,6 @@ class UnrollExplorer:
     """The lesson's explorer as the page shows it: three sliders, two toggles, a text."""
 
     def __init__(self, page):
-        self.page = page
         cells = page.locator(".jp-CodeCell")
         for name in ("timesteps", "units", "features"):
             cells = cells.filter(has=Slider(page, name).root)
@@ -94,10 +93,8 @@ class UnrollExplorer:
         """The text must follow the values the page shows (it may lag: the kernel computes it)."""
         shape, params = expected(self.timesteps.value, self.units.value, self.features.value,
                                  self.return_sequences.is_checked())
-        expect(self.text).to_contain_text(re.compile(rf"Output shape: {re.escape(shape)}\s"),
-                                          timeout=TIMEOUT)
-        expect(self.text).to_contain_text(re.compile(rf"Total params: {params:,} \("),
-                                          timeout=TIMEOUT)
+        expect(self.text).to_contain_text(re.compile(rf"Output shape: {re.escape(shape)}\s"))
+        expect(self.text).to_contain_text(re.compile(rf"Total params: {params:,} \("))
         return shape, params
 
     def press(self, slider, key, value):
@@ -119,10 +116,12 @@ def check_lesson03(lab, page):
     run_all_cells(page)
     explorer = UnrollExplorer(page)
     try:
-        explorer.text.wait_for(timeout=TIMEOUT)
+        explorer.text.wait_for()
     except sync_api.TimeoutError:
         pytest.fail("the explorer did not render; error outputs:\n"
                     + "\n".join(error_outputs(page)) + "\nserver log:\n" + lab.log_tail())
+    # A live widget view (sliders drawn by the ipywidgets extension), not a text or HTML repr.
+    expect(explorer.cell.locator(".jp-OutputArea-output > .jupyter-widgets")).to_have_count(1)
     expect(explorer.cell).not_to_contain_text("Loading widget")
     expect(explorer.cell).not_to_contain_text("Error displaying widget")
     expect(explorer.picture).to_be_visible()
@@ -130,8 +129,7 @@ def check_lesson03(lab, page):
 
     # Run All ran every cell: each prompt gets its number, none stays queued or skipped.
     prompts = input_prompts(page)
-    expect(prompts).to_have_text([re.compile(r"^\s*\[\d+\]:\s*$")] * prompts.count(),
-                                 timeout=TIMEOUT)
+    expect(prompts).to_have_text([re.compile(r"^\s*\[\d+\]:\s*$")] * prompts.count())
 
     # The defaults: Input(shape=(5, 1)) -> SimpleRNN(10): (None, 10), 120 params.
     assert (explorer.timesteps.value, explorer.units.value, explorer.features.value) == (5, 10, 1)
@@ -173,6 +171,9 @@ def check_lesson03(lab, page):
     explorer.units.drag_to(40)
     assert explorer.units.value == 40
     assert explorer.check() == ("(None, 35, 40)", 40 * 42)
+    # Keyboard on "features": the input weights grow, units * (features + units + 1).
+    assert explorer.press(explorer.features, "ArrowRight", 2) == ("(None, 35, 40)", 40 * 43)
+
     # For the screenshot: the kernel has drawn the last picture too.
-    expect(kernel_idle(page)).to_be_visible(timeout=TIMEOUT)
+    expect(kernel_idle(page)).to_be_visible()
     explorer.cell.scroll_into_view_if_needed()
