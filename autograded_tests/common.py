@@ -235,7 +235,8 @@ def as_array(value, what):
     if isinstance(value, (list, tuple)) and any(
             isinstance(v, np.ndarray) and v.ndim >= 2 for v in value):
         raise AssertionError(f"{what} is a {type(value).__name__} of {len(value)} arrays; "
-                             "expected one array.")
+                             "expected one array (np.stack(outputs, axis=1) makes one array "
+                             "(batch, timesteps, units) of a list of (batch, units) outputs).")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
