@@ -69,9 +69,11 @@ def page(lab):
             context.close()
 
 
-def expected(timesteps, units, features, return_sequences):
-    """What Keras prints for Input(shape=(timesteps, features)) -> SimpleRNN(units)."""
-    shape = f"(None, {timesteps}, {units})" if return_sequences else f"(None, {units})"
+def expected(timesteps, units, features, return_sequences, return_state):
+    """Output shape and parameter count Keras prints for Input(shape=(timesteps, features))
+    -> SimpleRNN(units, return_sequences, return_state)."""
+    output = f"(None, {timesteps}, {units})" if return_sequences else f"(None, {units})"
+    shape = f"[{output}, (None, {units})]" if return_state else output   # [output, h]
     return shape, units * (features + units + 1)
 
 
@@ -86,13 +88,15 @@ class UnrollExplorer:
         self.timesteps, self.units, self.features = (
             Slider(self.cell, name) for name in ("timesteps", "units", "features"))
         self.return_sequences = self.cell.get_by_role("checkbox", name="return_sequences")
+        self.return_state = self.cell.get_by_role("checkbox", name="return_state")
         self.text = self.cell.locator(".widget-html", has_text="Output shape:")
         self.picture = self.cell.locator(".widget-image")
 
     def check(self):
         """The text must follow the values the page shows (it may lag: the kernel computes it)."""
         shape, params = expected(self.timesteps.value, self.units.value, self.features.value,
-                                 self.return_sequences.is_checked())
+                                 self.return_sequences.is_checked(),
+                                 self.return_state.is_checked())
         expect(self.text).to_contain_text(re.compile(rf"Output shape: {re.escape(shape)}\s"))
         expect(self.text).to_contain_text(re.compile(rf"Total params: {params:,} \("))
         return shape, params
@@ -173,6 +177,13 @@ def check_lesson03(lab, page):
     assert explorer.check() == ("(None, 35, 40)", 40 * 42)
     # Keyboard on "features": the input weights grow, units * (features + units + 1).
     assert explorer.press(explorer.features, "ArrowRight", 2) == ("(None, 35, 40)", 40 * 43)
+
+    # return_state (keyboard: Space on the focused checkbox): [output, h], same weights.
+    explorer.return_state.press("Space")
+    expect(explorer.return_state).to_be_checked()
+    assert explorer.check() == ("[(None, 35, 40), (None, 40)]", 40 * 43)
+    assert explorer.press(explorer.units, "ArrowLeft", 39) == (
+        "[(None, 35, 39), (None, 39)]", 39 * 42)
 
     # For the screenshot: the kernel has drawn the last picture too.
     expect(kernel_idle(page)).to_be_visible()
