@@ -1,0 +1,80 @@
+"""nbgrader configuration for the Unrolled course (nbgrader 0.9).
+
+The repository root is the course directory: instructor notebooks in source/<id>/<id>.ipynb;
+nbgrader writes release/, submitted/, autograded/, feedback/ and gradebook.db beside them
+(all git-ignored). docs/instructors.md walks through release, collect, autograde, feedback
+and export; tests/test_nbgrader_pipeline.py checks every setting below end to end.
+"""
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+# --- the course -------------------------------------------------------------------
+c.CourseDirectory.course_id = "unrolled"
+# Never copy caches or checkpoints into release/, the exchange or autograded/.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            ".pytest_cache", ".DS_Store"]
+# Refuse to submit or collect anything bigger than 5 MB per file / 20 MB per assignment
+# (kilobytes; the notebooks are a few hundred kB even with outputs).
+c.CourseDirectory.max_file_size = 5_000
+c.CourseDirectory.max_dir_size = 20_000
+
+# --- autograding ------------------------------------------------------------------
+# Every cell gets 30 s (the checks run tiny NumPy arrays in well under a second). On a
+# timeout nbgrader interrupts the kernel, records a CellTimeoutError in that cell (0 points
+# for a test cell) and carries on with the next cell.
+c.Execute.timeout = 30
+c.Execute.interrupt_on_timeout = True
+# A deleted test cell is put back from the gradebook and run, so deleting a failing
+# test never earns its points (nbgrader's default is to leave it out).
+c.OverwriteCells.add_missing_cells = True
+# Keep graded notebooks small whatever a student prints: at most 1000 lines of stream
+# output per cell and 100 traceback lines.
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
+
+
+# --- feedback ---------------------------------------------------------------------
+class ShortTestTracebacks(NbGraderPreprocessor):
+    """Feedback shows a failed test cell's error as one line, ``AssertionError: message``.
+
+    A full traceback quotes the lines around the failing call, which in a test cell may
+    be a hidden test; the check's message (what was expected, what came back, a hint,
+    the misconception) is the part a student needs.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            for output in cell.outputs:
+                if output.output_type == "error":
+                    output.traceback = [f"\x1b[0;31m{output.ename}\x1b[0m: {output.evalue}"]
+        return cell, resources
+
+
+# nbgrader 0.9 builds feedback from the autograded notebook, where the test cells hold
+# their full source again (hidden tests included): clear the hidden regions, shorten the
+# tracebacks, then grade and style as nbgrader does by default.
+c.GenerateFeedback.preprocessors = [
+    GetGrades,
+    ClearHiddenTests,
+    ShortTestTracebacks,
+    CSSHTMLHeaderPreprocessor,
+]
+
+# --- the exchange (JupyterHub) ------------------------------------------------------
+# On a shared JupyterHub, uncomment and point every user's config at the same directory
+# (mode 777, sticky bit); see docs/instructors.md.
+# c.Exchange.root = "/srv/nbgrader/exchange"
+# c.Exchange.timezone = "UTC"
+
+# --- collecting from an LMS download (nbgrader zip_collect) --------------------------
+# Put the LMS's files (or its zip) in downloaded/<assignment id>/archive/. A file named
+# "<student_id>_<anything>_<assignment id>.ipynb", e.g. "jdoe_12345_67890_ps02_cell.ipynb",
+# goes to submitted/jdoe/ps02_cell/ps02_cell.ipynb. The regexp sees the file's full path.
+c.ZipCollectApp.archive_directory = "archive"
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*/(?P<student_id>[^/_]+)_(?:[^/]*_)?(?P<file_id>ps\d\d_[a-z]+\.ipynb)$"
+)

@@ -1,0 +1,291 @@
+"""Helpers for the end-to-end nbgrader test: a temporary course, sample submissions, runs.
+
+The test copies the course (nbgrader_config.py and source/) into a temporary directory,
+releases every assignment, writes students' notebooks into
+submitted/<student>/<assignment>/<assignment>.ipynb, then runs nbgrader's own commands in
+a subprocess exactly as an instructor would.
+"""
+import ast
+import copy
+import csv
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent            # the venv's bin: nbgrader, alembic, jupyter
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+HIDDEN_RE = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+
+
+@dataclass
+class Run:
+    """One nbgrader command: its arguments, exit code, log text and wall time."""
+    args: tuple
+    returncode: int
+    log: str
+    seconds: float
+
+    def __repr__(self):
+        return f"Run(nbgrader {' '.join(self.args)}, rc={self.returncode}, {self.seconds:.1f}s)"
+
+
+def nbgrader_env(root):
+    """The environment nbgrader needs: the venv first on PATH, no user Jupyter config."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["KERAS_BACKEND"] = "torch"
+    env["JUPYTER_CONFIG_DIR"] = str(Path(root) / ".jupyter")   # ignore ~/.jupyter
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_nbgrader(root, *args, timeout=600):
+    """Run ``nbgrader *args`` in the course root; log lines carry a time stamp in seconds."""
+    app_args = (*args, "--Application.log_format=%(created).3f %(levelname)s %(message)s")
+    start = time.perf_counter()
+    proc = subprocess.run([str(BIN / "nbgrader"), *app_args], cwd=root, env=nbgrader_env(root),
+                          capture_output=True, text=True, timeout=timeout)
+    return Run(args, proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - start)
+
+
+def autograde_times(log):
+    """Seconds spent on each submission, from autograde's log: {(student, assignment): s}.
+
+    A submission starts at "Sanitizing .../submitted/<student>/<assignment>/..." and ends
+    at the next submission's start or the last line of the log.
+    """
+    starts = []
+    stamped = [line.split(" ", 2) for line in log.splitlines()]
+    stamped = [(float(t), msg) for t, _, msg in (s for s in stamped if len(s) == 3)
+               if re.fullmatch(r"\d+\.\d+", t)]
+    for t, msg in stamped:
+        m = re.search(r"Sanitizing .*submitted/([^/]+)/([^/]+)/", msg)
+        if m:
+            starts.append((t, (m.group(1), m.group(2))))
+    ends = [t for t, _ in starts[1:]] + [stamped[-1][0] if stamped else 0.0]
+    return {key: end - t for (t, key), end in zip(starts, ends)}
+
+
+def failed_submissions(log):
+    """(assignment, student) pairs nbgrader reports as "There was an error processing"."""
+    return set(re.findall(r"error processing assignment '([^']+)' for student '([^']+)'", log))
+
+
+def read_grades(csv_path):
+    """nbgrader export's CSV as {(student, assignment): row dict}."""
+    with open(csv_path, newline="") as fh:
+        return {(row["student_id"], row["assignment"]): row for row in csv.DictReader(fh)}
+
+
+# --- notebooks -------------------------------------------------------------------
+
+def nbgrader_meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_solution_code(cell):
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and meta.get("solution") and not meta.get("grade")
+
+
+def is_test(cell):
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+def strip_solution_markers(source):
+    """The reference code: the source cell with its ### BEGIN/END SOLUTION lines removed."""
+    return "\n".join(line for line in source.split("\n")
+                     if line.strip() not in SOLUTION_MARKERS)
+
+
+def reference_cells(source_nb):
+    """{grade_id: reference code} for every code solution cell of an instructor notebook."""
+    return {nbgrader_meta(c)["grade_id"]: strip_solution_markers(c.source)
+            for c in source_nb.cells if is_solution_code(c)}
+
+
+def test_points(nb):
+    """{grade_id: points} of the autograded test cells."""
+    return {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c).get("points", 0)
+            for c in nb.cells if is_test(c)}
+
+
+def hidden_tests(source_nb):
+    """The code between ### BEGIN/END HIDDEN TESTS of every test cell (non-blank lines)."""
+    found = []
+    for cell in source_nb.cells:
+        for block in HIDDEN_RE.findall(cell.source):
+            found += [line.strip() for line in block.splitlines() if line.strip()]
+    return found
+
+
+def submission(release_nb, source_nb, cells=None):
+    """A student's notebook: the release with each solution cell's reference code,
+    except the cells named in ``cells`` ({grade_id: code}), which get that code."""
+    cells = dict(cells or {})
+    code = reference_cells(source_nb)
+    unknown = set(cells) - set(code)
+    if unknown:
+        raise KeyError(f"no solution cell with grade_id {sorted(unknown)}; "
+                       f"the notebook has {sorted(code)}")
+    code.update(cells)
+    nb = copy.deepcopy(release_nb)
+    for cell in nb.cells:
+        if is_solution_code(cell):
+            cell.source = code[nbgrader_meta(cell)["grade_id"]]
+    return nb
+
+
+def release_code(release_nb, grade_id):
+    """The stub a student receives for a solution cell (``raise NotImplementedError()``)."""
+    for cell in release_nb.cells:
+        if is_solution_code(cell) and nbgrader_meta(cell)["grade_id"] == grade_id:
+            return cell.source
+    raise KeyError(grade_id)
+
+
+def first_function_cell(source_nb):
+    """(grade_id, function names) of the first solution cell that defines functions."""
+    for gid, code in reference_cells(source_nb).items():
+        names = [n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef)]
+        if names:
+            return gid, names
+    raise LookupError("no solution cell defines a function")
+
+
+# --- adversarial rewrites of a solution cell's reference code ----------------------
+
+def _prepend_to_functions(code, statements):
+    """The code with ``statements`` run first in every top-level function."""
+    tree = ast.parse(code)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            node.body = ast.parse(textwrap.dedent(statements)).body + node.body
+    return ast.unparse(tree)
+
+
+def _wrap_functions(code, wrapper):
+    """The code with every top-level function ``f`` replaced by ``wrapper(f)``."""
+    names = [n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef)]
+    lines = [code, "", textwrap.dedent(wrapper)]
+    lines += [f"{name} = _wrap({name})" for name in names]
+    return "\n".join(lines)
+
+
+def infinite_loop(code):
+    return _prepend_to_functions(code, "while True:\n    pass\n")
+
+
+def swallow_interrupt(code):
+    """An endless loop that catches the KeyboardInterrupt nbgrader sends on a timeout."""
+    return _prepend_to_functions(code, """\
+        while True:
+            try:
+                while True:
+                    pass
+            except BaseException:
+                pass
+        """)
+
+
+def exit_first(code):
+    return "import sys\nsys.exit()\n" + code
+
+
+def os_exit_first(code):
+    return "import os\nos._exit(1)\n" + code
+
+
+def huge_output(code, megabytes=10):
+    """Prints ``megabytes`` MB (100-character lines) when the cell runs, then the code."""
+    lines = megabytes * 10_000
+    return f"for _ in range({lines}):\n    print('.' * 99)\n" + code
+
+
+NAN_WRAPPER = """\
+def _wrap(f):
+    import numpy as np
+    def nan_like(out):
+        if isinstance(out, (tuple, list)):
+            return type(out)(nan_like(o) for o in out)
+        return np.full(np.shape(out), np.nan)
+    def wrapped(*args, **kwargs):
+        return nan_like(f(*args, **kwargs))
+    return wrapped
+"""
+
+ZERO_WRAPPER = NAN_WRAPPER.replace("np.nan", "0.0")
+
+NUMPY_PATCHES = """\
+import numpy as np
+import numpy.testing
+np.allclose = lambda *a, **k: True
+np.array_equal = lambda *a, **k: True
+np.isclose = lambda a, b, *r, **k: np.ones(np.broadcast(np.asarray(a), np.asarray(b)).shape, bool)
+np.isfinite = lambda a, *r, **k: np.ones(np.shape(a), bool)
+np.isnan = lambda a, *r, **k: np.zeros(np.shape(a), bool)
+np.testing.assert_allclose = lambda *a, **k: None
+np.testing.assert_array_equal = lambda *a, **k: None
+np.testing.assert_array_almost_equal = lambda *a, **k: None
+np.testing.assert_equal = lambda *a, **k: None
+"""
+
+
+def returns_nan(code):
+    """Same shapes as the reference, every value NaN."""
+    return _wrap_functions(code, NAN_WRAPPER)
+
+
+def returns_zeros(code):
+    """Same shapes as the reference, every value 0."""
+    return _wrap_functions(code, ZERO_WRAPPER)
+
+
+def monkeypatches_numpy(code):
+    """Wrong values (zeros of the right shape) plus numpy's comparisons patched to pass."""
+    return NUMPY_PATCHES + "\n" + returns_zeros(code)
+
+
+def tamper_tests(nb):
+    """Every autograded test cell's source replaced by ``assert True``."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if is_test(cell):
+            cell.source = "assert True"
+    return nb
+
+
+def delete_first_test(nb):
+    nb = copy.deepcopy(nb)
+    first = next(i for i, c in enumerate(nb.cells) if is_test(c))
+    del nb.cells[first]
+    return nb
+
+
+def write_notebook(nb, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+def validate(path, invert=False):
+    """nbgrader's Validator on one notebook: {} when all is well (with ``invert``: when no
+    test passes), else {"failed"|"passed"|"changed"|"type_changed": [...]}."""
+    from nbgrader.validator import Validator
+    return Validator(invert=invert).validate(str(path))
+
+
+def configured_timeout():
+    """The per-cell timeout nbgrader_config.py sets (``c.Execute.timeout``)."""
+    from traitlets.config.loader import PyFileConfigLoader
+    return PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config().Execute.timeout
