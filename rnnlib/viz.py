@@ -339,8 +339,8 @@ def draw_layers(ax, rows, status=None):
     status = status or {}
     colours = {"bad": BAD, "warn": WARN, "off": OFF}
     n = len(rows)
-    ax.set_xlim(-0.1, 1.6 * n)
-    ax.set_ylim(-0.9, 1.1)
+    ax.set_xlim(-0.15, 1.6 * n - 0.15)
+    ax.set_ylim(-0.6, 1.0)
     for k, row in enumerate(rows):
         colour = colours.get(status.get(row["name"]), INPUT if k == 0 else CELL)
         _box(ax, 1.6 * k, 0.0, 1.3, 0.8, f"{row['name']}\n({row['type']})", colour, 7)

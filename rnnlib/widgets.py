@@ -15,6 +15,7 @@ This module needs ipywidgets and matplotlib; ``import rnnlib`` does not.
 """
 import base64
 import html
+import textwrap
 import warnings
 from collections import OrderedDict
 
@@ -41,7 +42,7 @@ def _toggle(description, value=False):
 
 def _cell_buttons(value="SimpleRNN"):
     return W.ToggleButtons(options=list(CELLS), value=value, description="cell",
-                           style={"button_width": "90px"})
+                           style={"button_width": "110px"})
 
 
 _BUILT_CELLS = OrderedDict()     # (kind, units, features, seed, options) -> a built cell
@@ -73,6 +74,11 @@ def signal(timesteps, features):
     t = np.arange(timesteps)[:, None]                      # (timesteps, 1)
     f = np.arange(features)[None, :]                       # (1, features)
     return np.sin(0.6 * t + 1.3 * f + 1.0)[None].astype("float32")  # (1, timesteps, features)
+
+
+def wrap(text, width=100):
+    """Wrap each line of a message (tables are left alone: they are not passed here)."""
+    return "\n".join(textwrap.fill(line, width, subsequent_indent="  ") for line in text.splitlines())
 
 
 def summary_text(model):
@@ -114,7 +120,8 @@ class Explorer:
     def update(self):
         """Recompute, rewrite the text and redraw the picture."""
         self.text = self.compute()
-        self.label.value = f"<pre style='line-height:1.25'>{html.escape(self.text)}</pre>"
+        self.label.value = (f"<pre style='line-height:1.25; white-space:pre; overflow-x:auto'>"
+                            f"{html.escape(self.text)}</pre>")
         self.draw()
         self.png = viz.png_bytes(self.figure)
         self.image.value = self.png
@@ -323,7 +330,7 @@ class StackExplorer(Explorer):
             self.status[name] = {"-": "off", "error": "bad"}.get(shape)
             self.rows.append(dict(name=name, type="SimpleRNN", output_shape=shape))
         if self.error:
-            return f"ValueError: {self.error}"
+            return wrap(f"ValueError: {self.error}")
         return summary_text(Model(x, y, name="functional"))
 
     def draw(self):
@@ -401,7 +408,8 @@ class DirectionsExplorer(Explorer):
         self.padding = _slider("padding", padding, 0, timesteps - 1)
         self.units = _slider("units", units, 1, 8)
         self.merge_mode = W.Dropdown(options=["concat", "sum", "ave", "mul"], value="concat",
-                                     description="merge_mode")
+                                     description="merge_mode", style={"description_width": "initial"},
+                                     layout=W.Layout(width="200px"))
         self.mask = _toggle("mask the padding", True)
         self.forward = _toggle("forward", True)
         self.backward = _toggle("backward (go_backwards)", True)
@@ -485,13 +493,13 @@ class EncoderExplorer(Explorer):
 
     def __init__(self, return_sequences=False):
         self.return_sequences = _toggle("gru1 return_sequences", return_sequences)
-        super().__init__([[self.return_sequences]], (12, 1.2))
+        super().__init__([[self.return_sequences]], (9.5, 1.2))
 
     def compute(self):
         model, self.warnings = encoder(self.return_sequences.value)
         self.rows = model.summary_rows()
         self.status = {"add": "warn"} if self.warnings else {}
-        warned = "".join(f"UserWarning: {w}\n\n" for w in self.warnings)
+        warned = "".join(wrap(f"UserWarning: {w}") + "\n\n" for w in self.warnings)
         return warned + summary_text(model)
 
     def draw(self):

@@ -20,6 +20,11 @@ def simple_rnn_params(units, features):
     return units * (features + units + 1)
 
 
+def flat(text):
+    """The text with line breaks (the explorers wrap long messages) made single spaces."""
+    return " ".join(text.split())
+
+
 def output_shape_line(text):
     return re.search(r"Output shape: (.*)", text).group(1)
 
@@ -178,8 +183,8 @@ def test_unroll_heatmap_is_the_hidden_state_of_the_fixed_input():
 def test_stack_explorer_teaching_error_then_fix():
     e = widgets.stack_explorer(layers=2)
     assert e.text.startswith("ValueError: ")
-    assert "expected ndim=3, found ndim=2" in e.text
-    assert "create 'simple_rnn' with return_sequences=True" in e.text
+    assert "expected ndim=3, found ndim=2" in flat(e.text)
+    assert "create 'simple_rnn' with return_sequences=True" in flat(e.text)
     assert e.status["simple_rnn_1"] == "bad"
     e.return_sequences[0].value = True
     assert not e.text.startswith("ValueError")
@@ -197,7 +202,7 @@ def test_stack_explorer_three_layers(flags, failing):
     for toggle, flag in zip(e.return_sequences, flags):
         toggle.value = flag
     if failing:
-        assert e.text.startswith("ValueError: ") and f'layer "{failing}"' in e.text
+        assert e.text.startswith("ValueError: ") and f'layer "{failing}"' in flat(e.text)
         assert [n for n, s in e.status.items() if s == "bad"] == [failing]
     else:
         shape = (None, 5, 10) if flags[-1] else (None, 10)
@@ -271,7 +276,7 @@ def test_directions_explorer_padding_and_toggles():
 
 def test_encoder_explorer_warns_until_fixed():
     e = widgets.encoder_explorer()
-    assert "UserWarning" in e.text and "(None, 16) and (None, 32, 16)" in e.text
+    assert "UserWarning" in e.text and "(None, 16) and (None, 32, 16)" in flat(e.text)
     assert e.status == {"add": "warn"}
     e.return_sequences.value = True
     assert "UserWarning" not in e.text and e.status == {}
