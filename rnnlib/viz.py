@@ -5,9 +5,9 @@ figure and call them on every slider move); each public function without the
 ``draw_`` prefix returns a ``Picture``, which Jupyter shows as a PNG and a plain
 terminal as one line of text:
 
-    import rnnlib.viz
-    rnnlib.viz.unrolled(timesteps=3, units=10, features=1)     # a diagram, every shape labelled
-    rnnlib.viz.heatmap(h, title="h over time")                 # h: (timesteps, units)
+    import rnnlib as rl
+    rl.viz.unrolled(timesteps=3, units=10, features=1)     # a diagram, every shape labelled
+    rl.viz.heatmap(h, title="h over time")                 # h: (timesteps, units)
 
 No pyplot: figures are drawn with the Agg canvas, so nothing depends on a backend.
 """

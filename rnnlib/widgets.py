@@ -2,8 +2,8 @@
 
 One line in a notebook shows one:
 
-    import rnnlib.widgets
-    rnnlib.widgets.unroll_explorer()
+    import rnnlib as rl
+    rl.widgets.unroll_explorer()         # rl.widgets is imported on first use
 
 Each explorer is a small class.  Its controls are attributes (``explorer.units`` is
 the units slider), ``explorer.text`` is the text the learner sees, and every change
@@ -23,7 +23,7 @@ import ipywidgets as W
 import numpy as np
 
 from . import viz
-from .engine import Input, fmt_shape
+from .engine import Input, fmt_shape, snake_case
 from .layers import GRU, LSTM, Bidirectional, Reshape, SimpleRNN, add, concatenate
 from .models import Model
 
@@ -56,7 +56,7 @@ def rnn_layer(kind, units, features, seed=0, name=None, **options):
     the weights are the same anyway: they come from ``seed``).
     """
     cell_options = {k: options.pop(k) for k in ("reset_after",) if k in options}
-    layer = CELLS[kind](units, seed=seed, name=name or kind.lower(), **cell_options, **options)
+    layer = CELLS[kind](units, seed=seed, name=name or snake_case(kind), **cell_options, **options)
     key = (kind, units, features, seed, tuple(sorted(cell_options.items())))
     if key in _BUILT_CELLS:
         _BUILT_CELLS.move_to_end(key)
@@ -77,7 +77,7 @@ def signal(timesteps, features):
 
 
 def wrap(text, width=100):
-    """Wrap each line of a message (tables are left alone: they are not passed here)."""
+    """Wrap each line of a long message; continuation lines are indented.  Not for tables."""
     return "\n".join(textwrap.fill(line, width, subsequent_indent="  ") for line in text.splitlines())
 
 
@@ -92,9 +92,9 @@ class Explorer:
 
     A subclass sets ``self.<control>`` attributes, then calls
     ``super().__init__(rows, figsize)`` (``rows``: lists of controls, one list per line
-    on screen), and writes ``layout(fig)`` (makes its axes,
-    once), ``compute()`` (returns the text) and ``draw()`` (draws what ``compute`` left
-    on those axes; reusing them is what keeps an update fast).
+    on screen), and writes ``layout(fig)`` (makes its axes, once), ``compute()``
+    (returns the text) and ``draw()`` (draws what ``compute`` left on those axes;
+    reusing them is what keeps an update fast).
     """
 
     def __init__(self, rows, figsize):

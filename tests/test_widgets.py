@@ -302,3 +302,14 @@ def test_pictures_are_png_and_say_what_they_show():
                          ids=lambda v: str(v))
 def test_unrolled_diagram_shows_first_steps_and_the_last(timesteps, shown):
     assert viz.shown_steps(timesteps) == shown
+
+
+def test_explorers_leave_the_learners_automatic_names_alone(explorer):
+    """An explorer names its own layers, so the learner's next layer is still `simple_rnn`."""
+    rl.clear_session()
+    for control in explorer.controls:
+        if isinstance(control.value, bool):
+            control.value = not control.value
+    names = [rl.layers.SimpleRNN(1).name, rl.layers.GRU(1).name, rl.layers.Dense(1).name,
+             rl.layers.Reshape((1,)).name, rl.layers.Add().name, rl.Input(shape=(1,)).name]
+    assert names == ["simple_rnn", "gru", "dense", "reshape", "add", "input_layer"]
