@@ -267,7 +267,8 @@ class Heatmap:
 
     ``show`` can be called again and again: it reuses the image (fast, for the widgets).
     ``padded`` lists timestep columns to hatch (padding); ``step_labels`` names each column
-    (e.g. which x was read there).
+    (e.g. which x was read there); ``split`` draws a line above that unit (e.g. where the
+    backward half of a concatenation starts).
     """
 
     def __init__(self, ax):
@@ -279,7 +280,7 @@ class Heatmap:
         ax.tick_params(labelsize=7)
         self.hatches = []
 
-    def show(self, values, title, padded=(), vmax=1.0, step_labels=None):
+    def show(self, values, title, padded=(), vmax=1.0, step_labels=None, split=None):
         from matplotlib.patches import Rectangle
         from matplotlib.ticker import MaxNLocator
 
@@ -298,6 +299,8 @@ class Heatmap:
             self.hatches.append(self.ax.add_patch(Rectangle(
                 (min(padded) - 0.5, -0.5), max(padded) - min(padded) + 1, units, fill=False,
                 hatch="//", ec="#777777", lw=0)))
+        if split is not None:
+            self.hatches.append(self.ax.axhline(split - 0.5, color="black", lw=1.5))
         if step_labels is not None:
             self.ax.set_xticks(range(len(step_labels)), step_labels)
         else:

@@ -437,7 +437,9 @@ class DirectionsExplorer(Explorer):
         for name, y in self.outputs.items():
             lines.append(f"{name:>13}: {fmt_shape(y.shape)}")
         lines.append("backward comes out in reading order: its column 0 is the LAST timestep.")
-        lines.append(f"Bidirectional flips it back, then merges ({self.merge_mode.value}).")
+        mode = self.merge_mode.value
+        where = ": forward units above the line, backward below" if mode == "concat" else ""
+        lines.append(f"Bidirectional flips it back, then merges ({mode}{where}).")
         return "\n".join(lines)
 
     def layout(self, fig):
@@ -458,9 +460,11 @@ class DirectionsExplorer(Explorer):
             i, k = shown.index(name), len(shown)
             heatmap.ax.set_position([0.06 + i / k, 0.15, 1 / k - 0.09, 0.7])
             backward = name == "backward"          # its columns are in reading order
+            halves = name == "Bidirectional" and self.merge_mode.value == "concat"
             heatmap.show(self.outputs[name][0], f"{name} {fmt_shape(self.outputs[name].shape)}",
                          padded=[t - 1 - p for p in padded] if backward else padded,
-                         step_labels=steps[::-1] if backward else steps)
+                         step_labels=steps[::-1] if backward else steps,
+                         split=self.units.value if halves else None)
 
 
 def directions_explorer(timesteps=8, padding=2):

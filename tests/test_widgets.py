@@ -251,6 +251,15 @@ def test_directions_explorer_merge_modes(merge_mode, width):
     assert e.outputs["Bidirectional"].shape == (1, 8, width)
 
 
+def test_directions_explorer_marks_the_concat_halves_only():
+    e = widgets.directions_explorer()
+    lines = e.heatmaps["Bidirectional"].ax.lines
+    assert [line.get_ydata()[0] for line in lines] == [e.units.value - 0.5]
+    assert "forward units above the line" in e.text
+    e.merge_mode.value = "sum"
+    assert e.heatmaps["Bidirectional"].ax.lines == [] and "merges (sum)." in e.text
+
+
 def test_directions_explorer_backward_is_flipped_back_in_bidirectional():
     e = widgets.directions_explorer(padding=0)
     e.mask.value = False
