@@ -257,7 +257,7 @@ def test_directions_explorer_marks_the_concat_halves_only():
     assert [line.get_ydata()[0] for line in lines] == [e.units.value - 0.5]
     assert "forward units above the line" in e.text
     e.merge_mode.value = "sum"
-    assert e.heatmaps["Bidirectional"].ax.lines == [] and "merges (sum)." in e.text
+    assert len(e.heatmaps["Bidirectional"].ax.lines) == 0 and "merges (sum)." in e.text
 
 
 def test_directions_explorer_backward_is_flipped_back_in_bidirectional():
