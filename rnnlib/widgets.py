@@ -226,6 +226,7 @@ class ParameterExplorer(Explorer):
 
     def compute(self):
         cell, u, f = self.cell.value, self.units.value, self.features.value
+        self.reset_after.disabled = cell != "GRU"           # only a GRU has the choice
         kwargs = {"reset_after": self.reset_after.value} if cell == "GRU" else {}
         layer = rnn_layer(cell, u, f, **kwargs)
         layer(Input(shape=(None, f), name="x"))

@@ -71,6 +71,17 @@ def _labels(options):
     return [o[1] if isinstance(o, tuple) else o for o in options]
 
 
+def test_explorers_leave_the_learners_automatic_names_alone(explorer):
+    """An explorer names its own layers, so the learner's next layer is still `simple_rnn`."""
+    rl.clear_session()
+    for control in explorer.controls:
+        if isinstance(control.value, bool):
+            control.value = not control.value
+    names = [rl.layers.SimpleRNN(1).name, rl.layers.GRU(1).name, rl.layers.Dense(1).name,
+             rl.layers.Reshape((1,)).name, rl.layers.Add().name, rl.Input(shape=(1,)).name]
+    assert names == ["simple_rnn", "gru", "dense", "reshape", "add", "input_layer"]
+
+
 def test_import_rnnlib_needs_neither_matplotlib_nor_ipywidgets():
     code = ("import sys, rnnlib, rnnlib.viz; "
             "print(sorted(m for m in ('matplotlib', 'ipywidgets') if m in sys.modules))")
@@ -125,6 +136,12 @@ def test_parameter_explorer_counts(cell, reset_after, gates, features, units):
 def test_parameter_explorer_default_is_the_120_of_the_question():
     e = widgets.parameter_explorer()
     assert "params = 10*1 + 10*10 + 10 = 120" in e.text
+
+
+@pytest.mark.parametrize("cell", ["SimpleRNN", "GRU", "LSTM"])
+def test_parameter_explorer_offers_reset_after_only_for_gru(cell):
+    e = widgets.parameter_explorer(cell=cell)
+    assert e.reset_after.disabled == (cell != "GRU")
 
 
 # --- lesson 3 (its controls are a contract with tests/test_browser.py) ------------------------
@@ -311,14 +328,3 @@ def test_pictures_are_png_and_say_what_they_show():
                          ids=lambda v: str(v))
 def test_unrolled_diagram_shows_first_steps_and_the_last(timesteps, shown):
     assert viz.shown_steps(timesteps) == shown
-
-
-def test_explorers_leave_the_learners_automatic_names_alone(explorer):
-    """An explorer names its own layers, so the learner's next layer is still `simple_rnn`."""
-    rl.clear_session()
-    for control in explorer.controls:
-        if isinstance(control.value, bool):
-            control.value = not control.value
-    names = [rl.layers.SimpleRNN(1).name, rl.layers.GRU(1).name, rl.layers.Dense(1).name,
-             rl.layers.Reshape((1,)).name, rl.layers.Add().name, rl.Input(shape=(1,)).name]
-    assert names == ["simple_rnn", "gru", "dense", "reshape", "add", "input_layer"]
