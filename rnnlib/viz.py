@@ -83,12 +83,12 @@ def _box(ax, x, y, w, h, text, color, fontsize=9):
     ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=fontsize)
 
 
-def _arrow(ax, x0, y0, x1, y1, label=None, fontsize=7, label_at=(0.5, 0.5), **text_kw):
-    ax.annotate("", (x1, y1), (x0, y0), arrowprops=dict(arrowstyle="->", color="#333333", lw=1))
-    if label:
-        fx, fy = label_at
-        ax.text(x0 + (x1 - x0) * fx, y0 + (y1 - y0) * fy, label, fontsize=fontsize,
-                **({"ha": "center", "va": "center", "backgroundcolor": "white"} | text_kw))
+def _draw_arrows(ax, arrows):
+    """Draw ``arrows`` [(x0, y0, x1, y1), ...] as one quiver: far cheaper than one annotate each."""
+    if arrows:
+        x0, y0, x1, y1 = np.array(arrows, dtype=float).T
+        ax.quiver(x0, y0, x1 - x0, y1 - y0, angles="xy", scale_units="xy", scale=1,
+                  color="#333333", width=0.002, headwidth=6, headlength=8, headaxislength=7)
 
 
 # --- lesson 1: a flat vector cut into timesteps ------------------------------------------
@@ -223,7 +223,7 @@ def draw_unrolled(ax, timesteps, units, features, return_sequences=False, return
     ax.text(-1.85, 2.3, f"x {fmt_shape((None, timesteps, features))} -> output {out}\n"
             f"each x_t {x_shape}, each h_t {h_shape}", fontsize=9, va="top")
     _box(ax, -1.8, 0.0, 1.0, 0.6, "initial h\n(zeros)", STATE, 7)
-    prev_right = -0.8
+    prev_right, arrows = -0.8, []
     for k, t in enumerate(steps):
         x0 = 2.0 * k
         if t is None:
@@ -231,23 +231,24 @@ def draw_unrolled(ax, timesteps, units, features, return_sequences=False, return
             prev_right = x0 + 1.2
             continue
         shape = f" {h_shape}" if k == 0 else ""
-        _arrow(ax, prev_right, 0.3, x0, 0.3)
+        arrows.append((prev_right, 0.3, x0, 0.3))
         if t:
             ax.text((prev_right + x0) / 2, 0.4, f"h_{t - 1}", fontsize=7, ha="center",
                     va="bottom", color="#006d2c")
         _box(ax, x0, 0.0, 1.2, 0.6, f"{cell}\nt={t}" if k == 0 else f"t={t}", CELL, 8)
-        _arrow(ax, x0 + 0.6, -0.7, x0 + 0.6, 0.0)
+        arrows.append((x0 + 0.6, -0.7, x0 + 0.6, 0.0))
         ax.text(x0 + 0.6, -0.75, f"x_{t}{f' {x_shape}' if k == 0 else ''}", ha="center",
                 va="top", fontsize=7, color="#08519c")
         if return_sequences or t == timesteps - 1:
-            _arrow(ax, x0 + 0.6, 0.6, x0 + 0.6, 1.2)
+            arrows.append((x0 + 0.6, 0.6, x0 + 0.6, 1.2))
             ax.text(x0 + 0.6, 1.25, f"h_{t}{shape if return_sequences else f' {h_shape}'}",
                     ha="center", va="bottom", fontsize=7, color="#54278f")
         prev_right = x0 + 1.2
     if return_state:
-        _arrow(ax, prev_right, 0.3, prev_right + 0.5, 0.3)
+        arrows.append((prev_right, 0.3, prev_right + 0.5, 0.3))
         ax.text(prev_right + 0.1, 0.2, f"state\nh_{timesteps - 1}", ha="left",
                 va="top", fontsize=7, color="#006d2c")
+    _draw_arrows(ax, arrows)
 
 
 def unrolled(timesteps, units, features, return_sequences=False, return_state=False,
@@ -348,8 +349,7 @@ def draw_layers(ax, rows, status=None):
         colour = colours.get(status.get(row["name"]), INPUT if k == 0 else CELL)
         _box(ax, 1.6 * k, 0.0, 1.3, 0.8, f"{row['name']}\n({row['type']})", colour, 7)
         ax.text(1.6 * k + 0.65, -0.15, row["output_shape"], ha="center", va="top", fontsize=7)
-        if k:
-            _arrow(ax, 1.6 * k - 0.3, 0.4, 1.6 * k, 0.4)
+    _draw_arrows(ax, [(1.6 * k - 0.3, 0.4, 1.6 * k, 0.4) for k in range(1, n)])
 
 
 def layers(rows, status=None):
