@@ -330,3 +330,11 @@ def test_an_empty_sequential_explains_that_it_has_no_input():
         rl.Sequential().input_shape
     with pytest.raises(ValueError, match="no input yet"):
         rl.Sequential([layers.Dense(2)]).output_shape
+
+
+def test_a_subclass_that_overrides_call_is_run_as_written():
+    class Silent(layers.SimpleRNNCell):
+        def call(self, x_t, states):
+            return 0 * states[0], [0 * states[0]]
+
+    assert_allclose(layers.RNN(Silent(3, seed=0))(sample()), 0, atol=0)

@@ -23,6 +23,7 @@ class GRUCell(Cell):
         super().__init__(units, activation, use_bias, seed)
         self.recurrent_activation = backend.get_activation(recurrent_activation)
         self.reset_after = bool(reset_after)
+        self._halved = None
 
     def initial_bias(self, dtype):
         shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
@@ -32,23 +33,49 @@ class GRUCell(Cell):
     def input_bias(self):
         return self.bias[0] if self.reset_after else self.bias
 
+    @property
+    def recurrent_bias(self):
+        return self.bias[1] if self.use_bias and self.reset_after else 0.0
+
+    def project(self, x):
+        """x @ kernel + input bias for every timestep at once: (..., 3*units).
+
+        A speed-up for the default activations, same maths: sigmoid(z) = (1 + tanh(z/2)) / 2,
+        so the z and r columns are halved here (and in copies of the recurrent weights),
+        and ``step`` computes both gates with one tanh.
+        """
+        xp = super().project(x)
+        self._halved = None
+        if self.activation is np.tanh and self.recurrent_activation is backend.ACTIVATIONS["sigmoid"]:
+            scale = np.ones(3 * self.units, xp.dtype)
+            scale[:2 * self.units] = 0.5
+            xp *= scale
+            self._halved = (self.recurrent_kernel * scale, self.recurrent_bias * scale)
+        return xp
+
     def step(self, xp_t, states):
         """xp_t = x_t @ kernel + input bias (batch, 3*units); states [h_tm1] -> (h, [h])."""
         h_tm1, u = states[0], self.units                   # (batch, units)
-        x_z, x_r, x_h = xp_t[:, :u], xp_t[:, u:2 * u], xp_t[:, 2 * u:]
+        fast = self._halved is not None
+        kernel, bias = self._halved if fast else (self.recurrent_kernel, self.recurrent_bias)
         if self.reset_after:
-            inner = h_tm1 @ self.recurrent_kernel          # (batch, 3*units)
-            if self.use_bias:
-                inner += self.bias[1]
+            inner = h_tm1 @ kernel + bias                  # (batch, 3*units)
+            zr = inner[:, :2 * u]
         else:
-            inner = h_tm1 @ self.recurrent_kernel[:, :2 * u]  # (batch, 2*units)
-        z = self.recurrent_activation(x_z + inner[:, :u])     # (batch, units)
-        r = self.recurrent_activation(x_r + inner[:, u:2 * u])
+            zr = h_tm1 @ kernel[:, :2 * u]                 # (batch, 2*units)
+        zr += xp_t[:, :2 * u]
+        if fast:                                           # z and r: (1 + tanh(z/2)) / 2
+            np.tanh(zr, out=zr)
+            zr *= 0.5
+            zr += 0.5
+        else:
+            zr = self.recurrent_activation(zr)
+        z, r = zr[:, :u], zr[:, u:]                        # (batch, units) each
         if self.reset_after:
-            hh = self.activation(x_h + r * inner[:, 2 * u:])
+            hh = self.activation(xp_t[:, 2 * u:] + r * inner[:, 2 * u:])
         else:
-            hh = self.activation(x_h + (r * h_tm1) @ self.recurrent_kernel[:, 2 * u:])
-        h = z * h_tm1 + (1 - z) * hh                       # (batch, units)
+            hh = self.activation(xp_t[:, 2 * u:] + (r * h_tm1) @ kernel[:, 2 * u:])
+        h = hh + z * (h_tm1 - hh)                          # = z * h_tm1 + (1 - z) * hh
         return h, [h]
 
     def config(self):

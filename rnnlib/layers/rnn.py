@@ -337,7 +337,7 @@ class RNN(Layer):
         if self.go_backwards:
             xs = xs[::-1]
             mask = None if mask is None else mask[:, ::-1]
-        if hasattr(self.cell, "project") and hasattr(self.cell, "step"):
+        if isinstance(self.cell, Cell) and type(self.cell).call is Cell.call:
             xs = self.cell.project(xs)                # (timesteps, batch, gates*units), one product
             step = self.cell.step
         else:
