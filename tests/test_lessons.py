@@ -76,6 +76,18 @@ def test_lesson_pastes_no_library_code(name):
     assert not re.search(r"^\s*(class|def) ", code, re.M), "lessons import rnnlib, they do not redefine it"
 
 
+# The course's names, one per idea, in every lesson; these synonyms would blur them.
+SYNONYMS = ["seq_len", "n_steps", "num_steps", "time_steps", "input_dim", "n_features",
+            "hidden_size", "hidden_dim", "num_units", "n_units", "batch_size =", "net ="]
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_uses_the_course_names(name):
+    code = "\n".join(sources(read(name), "code"))
+    assert [word for word in SYNONYMS if word in code] == []
+    assert code.startswith("import numpy as np\nimport rnnlib as rl"), "the same first cell"
+
+
 @pytest.mark.parametrize("name", LESSONS)
 def test_lesson_runs_top_to_bottom(name, tmp_path):
     copy = tmp_path / name
