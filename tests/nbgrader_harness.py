@@ -8,6 +8,7 @@ a subprocess exactly as an instructor would.
 import ast
 import copy
 import csv
+import html
 import os
 import re
 import subprocess
@@ -77,6 +78,12 @@ def autograde_times(log):
 def failed_submissions(log):
     """(assignment, student) pairs nbgrader reports as "There was an error processing"."""
     return set(re.findall(r"error processing assignment '([^']+)' for student '([^']+)'", log))
+
+
+def html_text(page):
+    """What a reader of an HTML page sees: tags removed (syntax highlighting and ANSI
+    colours split code into many spans), entities unescaped."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
 def read_grades(csv_path):
