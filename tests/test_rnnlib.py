@@ -338,3 +338,10 @@ def test_a_subclass_that_overrides_call_is_run_as_written():
             return 0 * states[0], [0 * states[0]]
 
     assert_allclose(layers.RNN(Silent(3, seed=0))(sample()), 0, atol=0)
+
+
+@pytest.mark.parametrize("merge", [layers.add, lambda xs: layers.Add()(xs)], ids=["add", "Add"])
+def test_the_add_warning_points_at_the_learners_line(merge):
+    with pytest.warns(UserWarning) as record:
+        merge([rl.Input((16,)), rl.Input((32, 16))])
+    assert record[0].filename == __file__

@@ -46,7 +46,7 @@ class Add(Merge):
                 f"{fmt_shape(high)}. Like Keras, it inserts axis 1 into {fmt_shape(low)} and "
                 f"broadcasts it, so the same vector is added at every step of {fmt_shape(high)}. "
                 "If one of them came from an RNN, that RNN probably needs return_sequences=True.",
-                UserWarning, stacklevel=4)
+                UserWarning, stacklevel=_caller_level())
 
     def compute_output_shape(self, shapes):
         out = shapes[0][1:]
@@ -65,6 +65,17 @@ class Add(Merge):
 
     def __repr__(self):
         return f"<Add name={self.name!r}>"
+
+
+def _caller_level():
+    """The stacklevel of the first frame outside rnnlib: the learner's line gets the warning."""
+    import os
+    import sys
+    package = os.path.dirname(os.path.dirname(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _broadcast(a, b, shapes, name):
