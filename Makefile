@@ -39,7 +39,7 @@ test: $(VENV)/.test
 	$(BIN)/python -m pytest
 
 release: $(VENV)/.course
-	$(BIN)/nbgrader generate_assignment --all --force --create
+	$(BIN)/nbgrader generate_assignment '*' --force --create
 
 benchmark: $(VENV)/.test
 	$(BIN)/python benchmarks/forward.py
