@@ -12,6 +12,7 @@ feedback they see, and what nbgrader does with the submissions it cannot grade.
 """
 import concurrent.futures
 import copy
+import multiprocessing
 import shutil
 import textwrap
 from dataclasses import dataclass, field
@@ -372,8 +373,10 @@ def _print_timings(results):
 def pipeline(tmp_path_factory):
     results = Results()
     groups = lanes(ASSIGNMENTS, CASES)
-    # nbgrader's Validator runs each notebook in a fresh kernel, in a second process.
-    with concurrent.futures.ProcessPoolExecutor(1) as validator, \
+    # nbgrader's Validator runs each notebook in a fresh kernel, in a second process
+    # (spawned: forking a process whose threads are busy is unsafe).
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as validator, \
             concurrent.futures.ThreadPoolExecutor(len(groups)) as pool:
         courses = [pool.submit(_grade_course, tmp_path_factory.mktemp("course"), group,
                                results, validator) for group in groups]
