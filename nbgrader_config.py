@@ -16,10 +16,9 @@ c.CourseDirectory.course_id = "unrolled"
 # Never copy caches or checkpoints into release/, the exchange or autograded/.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
                             ".pytest_cache", ".DS_Store"]
-# Refuse to submit or collect anything bigger than 5 MB per file / 20 MB per assignment
-# (kilobytes; the notebooks are a few hundred kB even with outputs).
-c.CourseDirectory.max_file_size = 5_000
-c.CourseDirectory.max_dir_size = 20_000
+# Size limits stay at nbgrader's 100 MB (max_file_size, max_dir_size): the exchange leaves
+# a larger FILE out of a submission with only a log warning, so a lower limit could drop a
+# student's notebook that is full of outputs without telling them.
 
 # --- autograding ------------------------------------------------------------------
 # Every cell gets 30 s (the checks run tiny NumPy arrays in well under a second). On a
@@ -27,8 +26,8 @@ c.CourseDirectory.max_dir_size = 20_000
 # for a test cell) and carries on with the next cell.
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
-# A deleted test cell is put back from the gradebook and run, so deleting a failing
-# test never earns its points (nbgrader's default is to leave it out).
+# A deleted test cell is put back from the gradebook and run, so every submission is
+# graded by every test (by default nbgrader leaves it out of the graded notebook).
 c.OverwriteCells.add_missing_cells = True
 # Keep graded notebooks small whatever a student prints: at most 1000 lines of stream
 # output per cell and 100 traceback lines.

@@ -225,7 +225,9 @@ def plan():
         else:
             module = modules.get(aid)
             variants = module.VARIANTS if module else {}
-            full = module.AUTOGRADED_POINTS if module else None
+            source_nb = nbformat.read(str(h.REPO / "source" / aid / f"{aid}.ipynb"), 4)
+            full = (module.AUTOGRADED_POINTS if module
+                    else sum(h.test_points(source_nb).values()))
         cases.append(Case(aid, "reference", lambda src, rel: h.submission(rel, src), score=full))
         cases.append(Case(aid, "release", lambda src, rel: copy.deepcopy(rel), score=0))
         for student, spec in variants.items():
@@ -238,7 +240,6 @@ def plan():
             exact = dict(stub=3, zeros=3, infinite_loop=3, sys_exit=3, nan=3, numpy_patched=3)
             cases += adversarial_cases(aid, "square", full, exact, only)
         elif aid in adversarial:
-            source_nb = nbformat.read(str(h.REPO / "source" / aid / f"{aid}.ipynb"), 4)
             gid = h.first_function_cell(source_nb)[0]
             timeouts = ("infinite_loop", "swallows_interrupt")
             cases += [c for c in adversarial_cases(aid, gid, full, only=adversarial[aid])
