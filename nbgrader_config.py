@@ -7,7 +7,13 @@ and export; tests/test_nbgrader_pipeline.py checks every setting below end to en
 """
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+import re
+
+from traitlets import List
+
+from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearOutput,
+                                    DeduplicateIds, GetGrades, NbGraderPreprocessor,
+                                    OverwriteCells, OverwriteKernelspec)
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
@@ -29,6 +35,38 @@ c.Execute.interrupt_on_timeout = True
 # A deleted test cell is put back from the gradebook and run, so every submission is
 # graded by every test (by default nbgrader leaves it out of the graded notebook).
 c.OverwriteCells.add_missing_cells = True
+
+
+class FlagTampering(NbGraderPreprocessor):
+    """Autograde warns about solution code that reaches into the grading machinery.
+
+    Code in a notebook runs in the same kernel as the tests, so it can replace a check
+    (``setattr`` on the checks module, ``sys.modules``) or numpy's comparisons; nbgrader
+    cannot prevent that. The log line "Possible tampering: ..." names the student and the
+    cell for an instructor to read; the score is left alone.
+    """
+
+    patterns = List([
+        r"\bautograded_tests\b", r"\bsys\.modules\b", r"\bsetattr\s*\(", r"\bbuiltins\b",
+        r"\bimportlib\b", r"\b__dict__\b", r"^\s*(np|numpy)\.[\w.]+\s*=[^=]",
+    ], help="Regular expressions that flag a solution cell").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution"):
+            hits = [p for p in self.patterns if re.search(p, cell.source, re.M)]
+            if hits:
+                who = resources.get("nbgrader", {})
+                self.log.warning("Possible tampering: student '%s', assignment '%s', cell '%s' "
+                                 "matches %s", who.get("student"), who.get("assignment"),
+                                 meta.get("grade_id"), hits)
+        return cell, resources
+
+
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
+    FlagTampering,
+]
 # Keep graded notebooks small whatever a student prints: at most 1000 lines of stream
 # output per cell and 100 traceback lines.
 c.LimitOutput.max_lines = 1000

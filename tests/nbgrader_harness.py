@@ -262,6 +262,32 @@ def monkeypatches_numpy(code):
     return NUMPY_PATCHES + "\n" + returns_zeros(code)
 
 
+REPLACE_CHECKS = """\
+import sys
+for _name, _module in list(sys.modules.items()):
+    if _name.startswith("autograded_tests"):
+        for _attr in dir(_module):
+            if _attr.startswith("check"):
+                setattr(_module, _attr, lambda *a, **k: None)
+"""
+
+
+def replaces_checks(release_nb, grade_id):
+    """The release (every stub) whose cell ``grade_id`` first swaps every check in
+    autograded_tests for a function that passes."""
+    nb = copy.deepcopy(release_nb)
+    for cell in nb.cells:
+        if is_solution_code(cell) and nbgrader_meta(cell)["grade_id"] == grade_id:
+            cell.source = REPLACE_CHECKS + cell.source
+    return nb
+
+
+def tampering_flags(log):
+    """(assignment, student) pairs the course's FlagTampering preprocessor warned about."""
+    return set((a, s) for s, a in re.findall(
+        r"Possible tampering: student '([^']+)', assignment '([^']+)'", log))
+
+
 def tamper_tests(nb):
     """Every autograded test cell's source replaced by ``assert True``."""
     nb = copy.deepcopy(nb)
