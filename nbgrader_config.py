@@ -32,6 +32,11 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # for a test cell) and carries on with the next cell.
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
+# Patience for a busy grading machine (many kernels on few cores): a kernel may take long
+# to start, and a finished cell's last output may arrive late. nbclient's defaults (60 s,
+# 4 s) made an ordinary notebook fail now and then when the machine was loaded.
+c.Execute.startup_timeout = 120
+c.Execute.iopub_timeout = 15
 # A deleted test cell is put back from the gradebook and run, so every submission is
 # graded by every test (by default nbgrader leaves it out of the graded notebook).
 c.OverwriteCells.add_missing_cells = True

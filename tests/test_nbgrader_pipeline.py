@@ -502,9 +502,19 @@ def test_deleted_test_cell_is_put_back_and_run(pipeline):
 
 # --- what nbgrader does with what it cannot grade ----------------------------------------
 
+def _log_before_failure(pipeline, aid, student, lines=40):
+    """The autograde log lines that led up to nbgrader giving up on one submission."""
+    log = pipeline.runs[f"autograde {pipeline.roots[aid].name}"].log.splitlines()
+    marker = f"error processing assignment '{aid}' for student '{student}'"
+    end = next((i for i, line in enumerate(log) if marker in line), len(log) - 1)
+    return "\n".join(log[max(0, end - lines):end + 1])
+
+
 def test_ungradable_submissions_are_reported_and_get_no_feedback(pipeline):
     expected = {(c.assignment, c.student) for c in CASES if c.fails}
-    assert pipeline.failed == expected
+    why = "\n\n".join(_log_before_failure(pipeline, aid, student)
+                       for aid, student in sorted(pipeline.failed - expected))
+    assert pipeline.failed == expected, why
     for aid, student in expected:
         assert pipeline.feedback(aid, student) is None
         assert not pipeline.path("autograded", aid, student).exists()
