@@ -280,3 +280,19 @@ def test_stack_overflow_question_two_shapes_match_keras():
         shapes[lib.__name__ + "_params"] = lib.Model(fmap, out).count_params()
     assert shapes["rnnlib"] == shapes["keras"]
     assert shapes["rnnlib_params"] == shapes["keras_params"]
+
+
+def test_encoder_decoder_with_symbolic_initial_state_matches_keras():
+    """The states one LSTM returns set another's initial state, inside one model."""
+    models = {}
+    for lib in (keras, rl):
+        enc_in, dec_in = lib.Input(shape=(5, 3)), lib.Input(shape=(6, 2))
+        _, h, c = lib.layers.LSTM(4, return_state=True)(enc_in)
+        seq = lib.layers.LSTM(4, return_sequences=True)(dec_in, initial_state=[h, c])
+        models[lib.__name__] = lib.Model([enc_in, dec_in], lib.layers.Dense(1)(seq))
+    km, rm = models["keras"], models["rnnlib"]
+    assert summary_rows(rm) == summary_rows(km)
+    rm.set_weights(km.get_weights())
+    rng = np.random.default_rng(8)
+    xs = [rng.normal(size=(2, 5, 3)).astype("float32"), rng.normal(size=(2, 6, 2)).astype("float32")]
+    assert_same(km(xs), rm(xs))
