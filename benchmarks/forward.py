@@ -6,10 +6,15 @@ three implementations run interleaved in one process (rnnlib, torch, keras, rnnl
 weights (the outputs are compared once as a sanity check).  Prints medians in ms
 and the ratios rnnlib/torch and rnnlib/keras (below 1 means rnnlib is faster).
 
+torch's LSTM (not its RNN or GRU) runs on oneDNN's fused LSTM kernel by default; the
+column "torch-ATen" times torch with oneDNN switched off (its plain ATen loop, the
+same algorithm as rnnlib's), to show where the difference comes from.
+
     python benchmarks/forward.py [--repeats 7] [--quick]
 """
 import argparse
 import os
+import warnings
 import statistics
 import time
 
@@ -56,12 +61,14 @@ def main():
     import keras
     import torch
 
+    warnings.filterwarnings("ignore", message="TF32 acceleration")
     threads = os.cpu_count()
     torch.set_num_threads(threads)
     print(f"numpy {np.__version__} (BLAS threads: all {threads} cores), torch {torch.__version__} "
           f"({torch.get_num_threads()} threads), keras {keras.__version__} ({keras.backend.backend()})")
     header = (f"{'cell':<10}{'(batch, T, feat, units)':<26}{'rnnlib ms':>11}{'torch ms':>10}"
-              f"{'keras ms':>10}{'rnnlib/torch':>14}{'rnnlib/keras':>14}")
+              f"{'keras ms':>10}{'torch-ATen ms':>15}{'rnnlib/torch':>14}{'rnnlib/keras':>14}"
+              f"{'rnnlib/ATen':>13}")
     print(header)
     print("-" * len(header))
     for size in SIZES[:1] if args.quick else SIZES:
@@ -89,9 +96,14 @@ def main():
                 return run
 
             runs = {"rnnlib": timed(lambda: ours(x))}
+            def aten():
+                with torch.backends.mkldnn.flags(enabled=False):
+                    net(xt)
+
             with torch.no_grad():
                 runs["torch"] = timed(lambda: net(xt))
                 runs["keras"] = timed(lambda: theirs(x))
+                runs["aten"] = timed(aten)
                 for fn in runs.values():     # warm up
                     fn()
                 times = {k: [] for k in runs}
@@ -100,8 +112,8 @@ def main():
                         times[k].append(fn())
             med = {k: statistics.median(v) for k, v in times.items()}
             print(f"{kind:<10}{str(size):<26}{med['rnnlib']:>11.2f}{med['torch']:>10.2f}"
-                  f"{med['keras']:>10.2f}{med['rnnlib'] / med['torch']:>14.2f}"
-                  f"{med['rnnlib'] / med['keras']:>14.2f}")
+                  f"{med['keras']:>10.2f}{med['aten']:>15.2f}{med['rnnlib'] / med['torch']:>14.2f}"
+                  f"{med['rnnlib'] / med['keras']:>14.2f}{med['rnnlib'] / med['aten']:>13.2f}")
 
 
 if __name__ == "__main__":
