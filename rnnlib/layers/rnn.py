@@ -131,8 +131,7 @@ class RNN(Layer):
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.states = None          # the carried state of a stateful layer
         self._input_source = None   # the layer that produced a symbolic input (for hints)
-        sizes = self.state_sizes    # validate state_size now, not mid-loop
-        del sizes
+        self.state_sizes            # raises now, not mid-loop, if state_size is not sizes
 
     # --- sizes ---------------------------------------------------------------
     @property
