@@ -45,12 +45,9 @@ class GRUCell(Cell):
         and ``step`` computes both gates with one tanh.
         """
         xp = super().project(x)
-        self._halved = None
-        if self.activation is np.tanh and self.recurrent_activation is backend.ACTIVATIONS["sigmoid"]:
-            scale = np.ones(3 * self.units, xp.dtype)
-            scale[:2 * self.units] = 0.5
-            xp *= scale
-            self._halved = (self.recurrent_kernel * scale, self.recurrent_bias * scale)
+        scale = self.halve_sigmoid_gates(xp, sigmoid_gates=(0, 1))      # z, r
+        self._halved = None if scale is None else (self.recurrent_kernel * scale,
+                                                   self.recurrent_bias * scale)
         return xp
 
     def step(self, xp_t, states):
@@ -65,9 +62,7 @@ class GRUCell(Cell):
             zr = h_tm1 @ kernel[:, :2 * u]                 # (batch, 2*units)
         zr += xp_t[:, :2 * u]
         if fast:                                           # z and r: (1 + tanh(z/2)) / 2
-            np.tanh(zr, out=zr)
-            zr *= 0.5
-            zr += 0.5
+            self.tanh_to_sigmoid(np.tanh(zr, out=zr))
         else:
             zr = self.recurrent_activation(zr)
         z, r = zr[:, :u], zr[:, u:]                        # (batch, units) each

@@ -42,13 +42,8 @@ class LSTMCell(Cell):
         and ``step`` then needs a single tanh over all four gates.
         """
         z = super().project(x)
-        fast = self.activation is np.tanh and self.recurrent_activation is backend.ACTIVATIONS["sigmoid"]
-        self._halved = None
-        if fast:
-            scale = np.full(4 * self.units, 0.5, z.dtype)
-            scale[2 * self.units:3 * self.units] = 1.0       # c~ keeps its plain tanh
-            z *= scale
-            self._halved = self.recurrent_kernel * scale
+        scale = self.halve_sigmoid_gates(z, sigmoid_gates=(0, 1, 3))   # i, f, o
+        self._halved = None if scale is None else self.recurrent_kernel * scale
         return z
 
     def step(self, xp_t, states):
@@ -65,9 +60,8 @@ class LSTMCell(Cell):
             z = h_tm1 @ self._halved                       # (batch, 4*units), i f o halved
             z += xp_t
             np.tanh(z, out=z)                              # i f o: tanh(z/2); c~: tanh(z)
-            for gate in (z[:, :2 * u], z[:, 3 * u:]):      # i f and o: (1 + tanh(z/2)) / 2
-                gate *= 0.5
-                gate += 0.5
+            self.tanh_to_sigmoid(z[:, :2 * u])             # i f
+            self.tanh_to_sigmoid(z[:, 3 * u:])             # o
             i, f, c_hat, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
         c = f * c_tm1 + i * c_hat                          # (batch, units)
         h = o * self.activation(c)                         # (batch, units)

@@ -6,6 +6,8 @@ returns ``(None, 32, 16)``.  rnnlib does the same and warns: that silent
 broadcast is a classic bug (a layer returned its last output where a sequence was
 meant).
 """
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -69,8 +71,6 @@ class Add(Merge):
 
 def _caller_level():
     """The stacklevel of the first frame outside rnnlib: the learner's line gets the warning."""
-    import os
-    import sys
     package = os.path.dirname(os.path.dirname(__file__))
     frame, level = sys._getframe(1), 1
     while frame is not None and frame.f_code.co_filename.startswith(package):

@@ -78,6 +78,30 @@ class Cell:
     def input_bias(self):
         return self.bias
 
+    def halve_sigmoid_gates(self, xp, sigmoid_gates):
+        """Speed-up for tanh/sigmoid cells, same maths: sigmoid(z) = (1 + tanh(z/2)) / 2.
+
+        Halves the sigmoid gates' columns of ``xp`` (in place) and returns the scale,
+        (gates * units,), to apply to the recurrent weights too; then ``step`` needs one
+        tanh for all gates and ``tanh_to_sigmoid`` for the sigmoid ones.  Returns None
+        (and leaves ``xp`` alone) for any other activations.
+        """
+        if not (self.activation is np.tanh and getattr(self, "recurrent_activation", None)
+                is backend.ACTIVATIONS["sigmoid"]):
+            return None
+        u = self.units
+        scale = np.ones(self.gates * u, xp.dtype)
+        for g in sigmoid_gates:
+            scale[g * u:(g + 1) * u] = 0.5
+        xp *= scale
+        return scale
+
+    @staticmethod
+    def tanh_to_sigmoid(t):
+        """In place: tanh(z/2) -> (1 + tanh(z/2)) / 2 = sigmoid(z)."""
+        t *= 0.5
+        t += 0.5
+
     def project(self, x):
         """The input part of a step: ``x @ kernel + bias``, for one step or all at once.
 
