@@ -202,6 +202,88 @@ def test_go_backwards_equals_forward_on_reversed_input(name, cls):
     assert_allclose(back(x), fwd(x[:, ::-1]), atol=ATOL)
 
 
+# --- LSTM's fused loop (LSTMCell.unroll) against its step-by-step loop -----------------
+
+def _unroll_calls(monkeypatch):
+    """Count the calls of LSTMCell.unroll (it still runs)."""
+    calls = []
+    original = layers.LSTMCell.unroll
+
+    def counted(self, xs, states):
+        calls.append(xs.shape)
+        return original(self, xs, states)
+    monkeypatch.setattr(layers.LSTMCell, "unroll", counted)
+    return calls
+
+
+@pytest.mark.parametrize("floatx", ["float32", "float64"])
+@pytest.mark.parametrize("start", ["zeros", "initial_state", "stateful"])
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
+@pytest.mark.parametrize("go_backwards", [False, True], ids=["forwards", "backwards"])
+@pytest.mark.parametrize("batch", [1, 3], ids=["batch1", "batch3"])
+def test_lstm_fused_loop_equals_the_step_loop(monkeypatch, batch, go_backwards, use_bias,
+                                              start, floatx):
+    """Without a mask LSTM runs LSTMCell.unroll; an all-True mask makes RNN step through
+    LSTMCell.step instead.  Both must give the same outputs and states."""
+    calls = _unroll_calls(monkeypatch)
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(batch, 6, 3))
+    h0, c0 = rng.normal(size=(2, batch, 5))
+    rl.set_floatx(floatx)
+    try:
+        def run(mask):
+            layer = layers.LSTM(5, return_sequences=True, return_state=True, use_bias=use_bias,
+                                go_backwards=go_backwards, stateful=start == "stateful", seed=2)
+            kwargs = {"initial_state": [h0, c0]} if start == "initial_state" else {}
+            first = layer(x, mask=mask, **kwargs)
+            if start != "stateful":
+                return first
+            return first + layer(x[:, :4], mask=None if mask is None else mask[:, :4])
+        fused = run(None)
+        stepped = run(np.ones(x.shape[:2], bool))
+    finally:
+        rl.set_floatx("float32")
+    assert calls, "the fused loop did not run"
+    tol = 1e-12 if floatx == "float64" else 1e-6
+    for a, b in zip(fused, stepped):
+        assert a.dtype == b.dtype == np.dtype(floatx)
+        assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_lstm_fused_loop_only_for_the_default_activations(monkeypatch):
+    calls = _unroll_calls(monkeypatch)
+    x = sample(4)
+    layers.LSTM(3, activation="relu", seed=0)(x)          # other activations: step by step
+    assert not calls
+    layers.LSTM(3, seed=0)(x)
+    assert len(calls) == 1
+
+
+def test_a_subclass_of_lstm_cell_steps_as_written():
+    class Peephole(layers.LSTMCell):                       # a student's variant of step
+        def step(self, xp_t, states):
+            h, [_, c] = super().step(xp_t, states)
+            return 0 * h, [0 * h, c]
+
+    assert not Peephole(3).fused
+    assert_allclose(layers.RNN(Peephole(3, seed=0))(sample()), 0, atol=0)
+
+
+@pytest.mark.parametrize("batch,units", [(3, 4), (1, 4), (3, 1)], ids=str)
+def test_lstm_fused_loop_reuses_work_arrays_but_never_returns_them(batch, units):
+    layer = layers.LSTM(units, return_sequences=True, return_state=True, seed=0)
+    seq, h, c = layer(sample(5, batch=batch))
+    kept = [a.copy() for a in (seq, h, c)]
+    layer(sample(6, batch=batch))                          # same shapes: the work arrays are reused
+    scratch = layer.cell._scratch
+    assert set(scratch) == {"x1", "xp", "hs"}
+    for mine, before in zip((seq, h, c), kept):
+        assert_allclose(mine, before, atol=0)              # the first results did not change
+        assert not any(np.shares_memory(mine, w) for w in scratch.values())
+    layer(sample(6, batch=2, timesteps=7))                 # new shapes: new work arrays
+    assert layer.cell._scratch["xp"].shape == (7, 4 * units, 2)
+
+
 def test_initial_state_sets_the_state():
     x = sample(4)
     layer = layers.SimpleRNN(3, return_sequences=True, seed=0)

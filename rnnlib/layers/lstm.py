@@ -22,7 +22,6 @@ class LSTMCell(Cell):
         super().__init__(units, activation, use_bias, seed)
         self.recurrent_activation = backend.get_activation(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self._halved = None
 
     @property
     def state_size(self):
@@ -34,38 +33,80 @@ class LSTMCell(Cell):
             bias[self.units:2 * self.units] = 1.0           # remember by default
         return bias
 
-    def project(self, x):
-        """x @ kernel + bias for every timestep at once: (..., 4*units).
-
-        A speed-up for the default activations, same maths: sigmoid(z) = (1 + tanh(z/2)) / 2,
-        so the i, f and o columns are halved here (and in a copy of the recurrent kernel),
-        and ``step`` then needs a single tanh over all four gates.
-        """
-        z = super().project(x)
-        scale = self.halve_sigmoid_gates(z, sigmoid_gates=(0, 1, 3))   # i, f, o
-        self._halved = None if scale is None else self.recurrent_kernel * scale
-        return z
-
     def step(self, xp_t, states):
         """xp_t = x_t @ kernel + bias (batch, 4*units); states [h_tm1, c_tm1] -> (h, [h, c])."""
         h_tm1, c_tm1 = states                              # (batch, units) each
         u = self.units
-        if self._halved is None:                           # any activations: as written above
-            z = h_tm1 @ self.recurrent_kernel + xp_t       # (batch, 4*units)
-            i = self.recurrent_activation(z[:, :u])
-            f = self.recurrent_activation(z[:, u:2 * u])
-            c_hat = self.activation(z[:, 2 * u:3 * u])
-            o = self.recurrent_activation(z[:, 3 * u:])
-        else:                                              # tanh/sigmoid, one tanh call
-            z = h_tm1 @ self._halved                       # (batch, 4*units), i f o halved
-            z += xp_t
-            np.tanh(z, out=z)                              # i f o: tanh(z/2); c~: tanh(z)
-            self.tanh_to_sigmoid(z[:, :2 * u])             # i f
-            self.tanh_to_sigmoid(z[:, 3 * u:])             # o
-            i, f, c_hat, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
+        z = h_tm1 @ self.recurrent_kernel + xp_t           # (batch, 4*units)
+        i = self.recurrent_activation(z[:, :u])            # input gate
+        f = self.recurrent_activation(z[:, u:2 * u])       # forget gate
+        c_hat = self.activation(z[:, 2 * u:3 * u])         # candidate memory
+        o = self.recurrent_activation(z[:, 3 * u:])        # output gate
         c = f * c_tm1 + i * c_hat                          # (batch, units)
         h = o * self.activation(c)                         # (batch, units)
         return h, [h, c]
+
+    # --- the fused loop ------------------------------------------------------------
+    @property
+    def fused(self):
+        """True when ``RNN`` may run ``unroll`` instead of ``step`` at every timestep:
+        rnnlib's own maths (no subclass changed ``call``, ``step`` or ``unroll``) with the
+        default activations, tanh and sigmoid."""
+        cls = type(self)
+        return (cls.call is Cell.call and cls.step is LSTMCell.step
+                and cls.unroll is LSTMCell.unroll and self.activation is np.tanh
+                and self.recurrent_activation is backend.ACTIVATIONS["sigmoid"])
+
+    def unroll(self, xs, states):
+        """Every timestep at once, with ``step``'s maths arranged for speed - as Keras runs
+        cuDNN's (or oneDNN's) fused LSTM instead of its step loop when it can.
+
+        xs (timesteps, batch, features), states [h0, c0] (batch, units) each
+        -> (outputs (timesteps, batch, units), [h, c]).
+
+        * Column convention, as in the papers: z = U h + W x + b with h as (units, batch),
+          so each gate is one contiguous block of rows of z (4*units, batch), here i|f|o|c.
+        * sigmoid(z) = (1 + tanh(z/2)) / 2: the i, f and o rows of the weights are halved,
+          so a single tanh covers all four gates.
+        * The bias is a weight on an extra input feature that is always 1, so the input
+          part of every timestep is one np.matmul before the loop; the loop only does
+          the recurrent product.
+        * Nothing is allocated inside the loop, and the big work arrays are reused from
+          call to call (``scratch``); only the outputs are new arrays.
+        """
+        timesteps, batch, features = xs.shape
+        u, dtype = self.units, self.kernel.dtype
+        order = np.r_[0:2 * u, 3 * u:4 * u, 2 * u:3 * u]           # i|f|c|o -> i|f|o|c
+        halve = np.r_[np.full(3 * u, 0.5), np.ones(u)].astype(dtype)
+        kernel = self.kernel
+        x1 = self.scratch("x1", (timesteps, batch, features + self.use_bias), dtype)
+        x1[..., :features] = xs                            # (timesteps, batch, features [+ 1])
+        if self.use_bias:
+            kernel = np.vstack([kernel, self.bias])        # (features + 1, 4*units)
+            x1[..., features] = 1.0
+        w = np.ascontiguousarray((kernel[:, order] * halve).T)      # (4*units, features [+ 1])
+        w_rec = np.ascontiguousarray((self.recurrent_kernel[:, order] * halve).T)  # (4u, u)
+        xp = np.matmul(w, x1.transpose(0, 2, 1),           # one product, all timesteps:
+                       out=self.scratch("xp", (timesteps, 4 * u, batch), dtype))  # (T, 4u, b)
+
+        h = np.ascontiguousarray(states[0].T, dtype)       # (units, batch)
+        c = np.array(states[1].T, dtype, order="C")        # (units, batch), our own copy
+        hs = self.scratch("hs", (timesteps, u, batch), dtype)  # every h, column convention
+        z = np.empty((4 * u, batch), dtype)
+        i, f, o, c_hat = z[:u], z[u:2 * u], z[2 * u:3 * u], z[3 * u:]
+        for t in range(timesteps):
+            np.matmul(w_rec, h, out=z)                     # (4*units, batch)
+            z += xp[t]
+            np.tanh(z, out=z)                              # i f o: tanh(z/2); c~: tanh(z)
+            self.tanh_to_sigmoid(z[:3 * u])                # i f o: sigmoid(z)
+            c *= f
+            i *= c_hat
+            c += i                                         # c = f * c_tm1 + i * c~
+            h = hs[t]
+            np.tanh(c, out=h)
+            h *= o                                         # h = o * tanh(c)
+        outputs = np.array(hs.transpose(0, 2, 1), order="C")   # (timesteps, batch, units), a copy
+        return outputs, [outputs[-1].copy(), np.ascontiguousarray(c.T)]
 
     def config(self):
         return dict(super().config(), recurrent_activation=self.recurrent_activation,

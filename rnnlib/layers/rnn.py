@@ -40,6 +40,7 @@ class Cell:
     """
 
     gates = 1
+    fused = False        # True where the cell's ``unroll`` may replace the step loop (LSTM)
 
     def __init__(self, units, activation="tanh", use_bias=True, seed=None):
         self.units = check_units(units, type(self).__name__)
@@ -101,6 +102,16 @@ class Cell:
         """In place: tanh(z/2) -> (1 + tanh(z/2)) / 2 = sigmoid(z)."""
         t *= 0.5
         t += 0.5
+
+    def scratch(self, name, shape, dtype):
+        """A work array kept from call to call and reused while its shape stays the same
+        (fresh memory is faulted in and zeroed by the OS on every call).  Internal only:
+        never return one to the caller."""
+        buffers = self.__dict__.setdefault("_scratch", {})
+        a = buffers.get(name)
+        if a is None or a.shape != tuple(shape) or a.dtype != dtype:
+            a = buffers[name] = np.empty(shape, dtype)
+        return a
 
     def project(self, x):
         """The input part of a step: ``x @ kernel + bias``, for one step or all at once.
@@ -360,6 +371,10 @@ class RNN(Layer):
         if self.go_backwards:
             xs = xs[::-1]
             mask = None if mask is None else mask[:, ::-1]
+        if mask is None and isinstance(self.cell, Cell) and self.cell.fused:  # LSTM's own loop
+            outputs, states = self.cell.unroll(xs, states)   # (timesteps, batch, units)
+            sequence = outputs.transpose(1, 0, 2) if self.return_sequences else None
+            return sequence, states[0], states
         if isinstance(self.cell, Cell) and type(self.cell).call is Cell.call:
             xs = self.cell.project(xs)                # (timesteps, batch, gates*units), one product
             step = self.cell.step
