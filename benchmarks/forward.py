@@ -1,16 +1,24 @@
 """Forward-pass speed: rnnlib against PyTorch CPU and Keras 3 eager, side by side.
 
 For SimpleRNN, GRU and LSTM at a few (batch, timesteps, features, units) sizes, the
-three implementations run interleaved in one process (rnnlib, torch, keras, rnnlib,
-...), each with the same number of threads, on the same input, with the same
-weights (the outputs are compared once as a sanity check).  Prints medians in ms
-and the ratios rnnlib/torch and rnnlib/keras (below 1 means rnnlib is faster).
+three implementations run interleaved in one process, each with the same number of
+threads, on the same input, with the same weights (the outputs are compared once as
+a sanity check).  Prints medians in ms and the ratios rnnlib/torch and rnnlib/keras
+(below 1 means rnnlib is faster).
+
+Interleaved in blocks, not call by call: after a matrix product, OpenBLAS's worker
+thread (NumPy's) keeps spinning for about 0.1 s of CPU, waiting for more work
+(torch's OpenMP threads for about 0.01 s).  Call by call, torch would run while
+NumPy's spinning thread still held a core - on a 2-core machine that made torch's
+LSTM look 1.5x slower than it is.  So each round gives every library a block: calls until ``--settle``
+seconds have passed (untimed; the other library's threads go quiet), then
+``--repeats`` timed calls.  ``--rounds`` rounds; the median is over all timed calls.
 
 torch's LSTM (not its RNN or GRU) runs on oneDNN's fused LSTM kernel by default; the
 column "torch-ATen" times torch with oneDNN switched off (its plain ATen loop, the
 same algorithm as rnnlib's), to show where the difference comes from.
 
-    python benchmarks/forward.py [--repeats 7] [--quick]
+    python benchmarks/forward.py [--rounds 3] [--repeats 5] [--settle 0.25] [--quick]
 """
 import argparse
 import os
@@ -48,13 +56,26 @@ def torch_twin(torch, kind, layer):
     return net
 
 
-def median_ms(fn, repeats):
-    return statistics.median(fn() for _ in range(repeats))
+def block(fn, settle, repeats):
+    """Untimed calls for ``settle`` seconds (at least one), then ``repeats`` timed ones (ms)."""
+    start = time.perf_counter()
+    fn()
+    while time.perf_counter() - start < settle:
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return times
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls per block")
+    parser.add_argument("--settle", type=float, default=0.25,
+                        help="seconds of untimed calls that start each block")
     parser.add_argument("--quick", action="store_true", help="smallest size only")
     args = parser.parse_args()
 
@@ -88,28 +109,17 @@ def main():
             err = max(np.abs(ours(x) - want).max(), np.abs(keras_out - want).max())
             assert err < 1e-4, f"{kind} {size}: outputs differ by {err}"
 
-            def timed(fn):
-                def run():
-                    start = time.perf_counter()
-                    fn()
-                    return (time.perf_counter() - start) * 1e3
-                return run
-
-            runs = {"rnnlib": timed(lambda: ours(x))}
             def aten():
                 with torch.backends.mkldnn.flags(enabled=False):
                     net(xt)
 
+            runs = {"rnnlib": lambda: ours(x), "torch": lambda: net(xt),
+                    "keras": lambda: theirs(x), "aten": aten}
+            times = {k: [] for k in runs}
             with torch.no_grad():
-                runs["torch"] = timed(lambda: net(xt))
-                runs["keras"] = timed(lambda: theirs(x))
-                runs["aten"] = timed(aten)
-                for fn in runs.values():     # warm up
-                    fn()
-                times = {k: [] for k in runs}
-                for _ in range(args.repeats):  # interleaved
+                for _ in range(args.rounds):          # interleaved, block by block
                     for k, fn in runs.items():
-                        times[k].append(fn())
+                        times[k] += block(fn, args.settle, args.repeats)
             med = {k: statistics.median(v) for k, v in times.items()}
             print(f"{kind:<10}{str(size):<26}{med['rnnlib']:>11.2f}{med['torch']:>10.2f}"
                   f"{med['keras']:>10.2f}{med['aten']:>15.2f}{med['rnnlib'] / med['torch']:>14.2f}"
