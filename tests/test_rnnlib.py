@@ -202,17 +202,20 @@ def test_go_backwards_equals_forward_on_reversed_input(name, cls):
     assert_allclose(back(x), fwd(x[:, ::-1]), atol=ATOL)
 
 
-# --- LSTM's fused loop (LSTMCell.unroll) against its step-by-step loop -----------------
+# --- the fused loops (GRUCell.unroll, LSTMCell.unroll) against stepping ---------------
 
-def _unroll_calls(monkeypatch):
-    """Count the calls of LSTMCell.unroll (it still runs)."""
+FUSED = {"GRU": (layers.GRU, layers.GRUCell), "LSTM": (layers.LSTM, layers.LSTMCell)}
+
+
+def _unroll_calls(monkeypatch, cell_cls):
+    """Count the calls of cell_cls.unroll (it still runs)."""
     calls = []
-    original = layers.LSTMCell.unroll
+    original = cell_cls.unroll
 
     def counted(self, xs, states):
         calls.append(xs.shape)
         return original(self, xs, states)
-    monkeypatch.setattr(layers.LSTMCell, "unroll", counted)
+    monkeypatch.setattr(cell_cls, "unroll", counted)
     return calls
 
 
@@ -221,20 +224,25 @@ def _unroll_calls(monkeypatch):
 @pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
 @pytest.mark.parametrize("go_backwards", [False, True], ids=["forwards", "backwards"])
 @pytest.mark.parametrize("batch", [1, 3], ids=["batch1", "batch3"])
-def test_lstm_fused_loop_equals_the_step_loop(monkeypatch, batch, go_backwards, use_bias,
-                                              start, floatx):
-    """Without a mask LSTM runs LSTMCell.unroll; an all-True mask makes RNN step through
-    LSTMCell.step instead.  Both must give the same outputs and states."""
-    calls = _unroll_calls(monkeypatch)
+@pytest.mark.parametrize("name", FUSED)
+def test_fused_loop_equals_the_step_loop(monkeypatch, name, batch, go_backwards, use_bias,
+                                         start, floatx):
+    """Without a mask GRU and LSTM run their cell's unroll; an all-True mask makes RNN
+    step through cell.step instead.  Both must give the same outputs and states."""
+    layer_cls, cell_cls = FUSED[name]
+    calls = _unroll_calls(monkeypatch, cell_cls)
     rng = np.random.default_rng(7)
     x = rng.normal(size=(batch, 6, 3))
-    h0, c0 = rng.normal(size=(2, batch, 5))
+    h0 = list(rng.normal(size=(2 if name == "LSTM" else 1, batch, 5)))   # [h0, c0] or [h0]
     rl.set_floatx(floatx)
     try:
         def run(mask):
-            layer = layers.LSTM(5, return_sequences=True, return_state=True, use_bias=use_bias,
-                                go_backwards=go_backwards, stateful=start == "stateful", seed=2)
-            kwargs = {"initial_state": [h0, c0]} if start == "initial_state" else {}
+            layer = layer_cls(5, return_sequences=True, return_state=True, use_bias=use_bias,
+                              go_backwards=go_backwards, stateful=start == "stateful", seed=2)
+            layer.build((batch, 6, 3))
+            if use_bias:                                   # non-zero biases, both rows for GRU
+                layer.cell.bias[...] = np.random.default_rng(9).normal(size=layer.cell.bias.shape)
+            kwargs = {"initial_state": h0} if start == "initial_state" else {}
             first = layer(x, mask=mask, **kwargs)
             if start != "stateful":
                 return first
@@ -250,38 +258,45 @@ def test_lstm_fused_loop_equals_the_step_loop(monkeypatch, batch, go_backwards, 
         assert_allclose(a, b, rtol=tol, atol=tol)
 
 
-def test_lstm_fused_loop_only_for_the_default_activations(monkeypatch):
-    calls = _unroll_calls(monkeypatch)
+@pytest.mark.parametrize("name", FUSED)
+def test_fused_loop_only_for_the_default_maths(monkeypatch, name):
+    layer_cls, cell_cls = FUSED[name]
+    calls = _unroll_calls(monkeypatch, cell_cls)
     x = sample(4)
-    layers.LSTM(3, activation="relu", seed=0)(x)          # other activations: step by step
+    layer_cls(3, activation="relu", seed=0)(x)            # other activations: step by step
+    layer_cls(3, recurrent_activation="hard_sigmoid", seed=0)(x)
+    if name == "GRU":
+        layers.GRU(3, reset_after=False, seed=0)(x)       # reset before: step by step
     assert not calls
-    layers.LSTM(3, seed=0)(x)
+    layer_cls(3, seed=0)(x)
     assert len(calls) == 1
 
 
-def test_a_subclass_of_lstm_cell_steps_as_written():
-    class Peephole(layers.LSTMCell):                       # a student's variant of step
+@pytest.mark.parametrize("name", FUSED)
+def test_a_subclass_of_a_fused_cell_steps_as_written(name):
+    class Variant(FUSED[name][1]):                         # a student's variant of step
         def step(self, xp_t, states):
-            h, [_, c] = super().step(xp_t, states)
-            return 0 * h, [0 * h, c]
+            h, new_states = super().step(xp_t, states)
+            return 0 * h, [0 * h] + new_states[1:]
 
-    assert not Peephole(3).fused
-    assert_allclose(layers.RNN(Peephole(3, seed=0))(sample()), 0, atol=0)
+    assert not Variant(3).fused
+    assert_allclose(layers.RNN(Variant(3, seed=0))(sample()), 0, atol=0)
 
 
 @pytest.mark.parametrize("batch,units", [(3, 4), (1, 4), (3, 1)], ids=str)
-def test_lstm_fused_loop_reuses_work_arrays_but_never_returns_them(batch, units):
-    layer = layers.LSTM(units, return_sequences=True, return_state=True, seed=0)
-    seq, h, c = layer(sample(5, batch=batch))
-    kept = [a.copy() for a in (seq, h, c)]
+@pytest.mark.parametrize("name", FUSED)
+def test_fused_loop_reuses_work_arrays_but_never_returns_them(name, batch, units):
+    layer = FUSED[name][0](units, return_sequences=True, return_state=True, seed=0)
+    first = layer(sample(5, batch=batch))
+    kept = [a.copy() for a in first]
     layer(sample(6, batch=batch))                          # same shapes: the work arrays are reused
     scratch = layer.cell._scratch
     assert set(scratch) == {"x1", "xp", "hs"}
-    for mine, before in zip((seq, h, c), kept):
+    for mine, before in zip(first, kept):
         assert_allclose(mine, before, atol=0)              # the first results did not change
         assert not any(np.shares_memory(mine, w) for w in scratch.values())
     layer(sample(6, batch=2, timesteps=7))                 # new shapes: new work arrays
-    assert layer.cell._scratch["xp"].shape == (7, 4 * units, 2)
+    assert layer.cell._scratch["xp"].shape == (7, layer.cell.gates * units, 2)
 
 
 def test_initial_state_sets_the_state():

@@ -49,13 +49,8 @@ class LSTMCell(Cell):
     # --- the fused loop ------------------------------------------------------------
     @property
     def fused(self):
-        """True when ``RNN`` may run ``unroll`` instead of ``step`` at every timestep:
-        rnnlib's own maths (no subclass changed ``call``, ``step`` or ``unroll``) with the
-        default activations, tanh and sigmoid."""
-        cls = type(self)
-        return (cls.call is Cell.call and cls.step is LSTMCell.step
-                and cls.unroll is LSTMCell.unroll and self.activation is np.tanh
-                and self.recurrent_activation is backend.ACTIVATIONS["sigmoid"])
+        """True when ``RNN`` may run ``unroll`` instead of ``step`` at every timestep."""
+        return self.default_maths(LSTMCell)
 
     def unroll(self, xs, states):
         """Every timestep at once, with ``step``'s maths arranged for speed - as Keras runs
@@ -66,29 +61,21 @@ class LSTMCell(Cell):
 
         * Column convention, as in the papers: z = U h + W x + b with h as (units, batch),
           so each gate is one contiguous block of rows of z (4*units, batch), here i|f|o|c.
-        * sigmoid(z) = (1 + tanh(z/2)) / 2: the i, f and o rows of the weights are halved,
-          so a single tanh covers all four gates.
-        * The bias is a weight on an extra input feature that is always 1, so the input
-          part of every timestep is one np.matmul before the loop; the loop only does
-          the recurrent product.
+        * The i, f and o rows of the weights are halved, so one tanh covers all four
+          gates (``halves``).
+        * The input part of every timestep is one np.matmul before the loop
+          (``project_columns``); the loop only does the recurrent product.
         * Nothing is allocated inside the loop, and the big work arrays are reused from
           call to call (``scratch``); only the outputs are new arrays.
         """
-        timesteps, batch, features = xs.shape
         u, dtype = self.units, self.kernel.dtype
         order = np.r_[0:2 * u, 3 * u:4 * u, 2 * u:3 * u]           # i|f|c|o -> i|f|o|c
-        halve = np.r_[np.full(3 * u, 0.5), np.ones(u)].astype(dtype)
-        kernel = self.kernel
-        x1 = self.scratch("x1", (timesteps, batch, features + self.use_bias), dtype)
-        x1[..., :features] = xs                            # (timesteps, batch, features [+ 1])
-        if self.use_bias:
-            kernel = np.vstack([kernel, self.bias])        # (features + 1, 4*units)
-            x1[..., features] = 1.0
-        w = np.ascontiguousarray((kernel[:, order] * halve).T)      # (4*units, features [+ 1])
+        halve = self.halves((0, 1, 3), dtype)[order]               # i f o halved
+        bias = self.bias if self.use_bias else np.zeros(4 * u, dtype)
+        xp = self.project_columns(xs, self.kernel[:, order] * halve, bias[order] * halve)
         w_rec = np.ascontiguousarray((self.recurrent_kernel[:, order] * halve).T)  # (4u, u)
-        xp = np.matmul(w, x1.transpose(0, 2, 1),           # one product, all timesteps:
-                       out=self.scratch("xp", (timesteps, 4 * u, batch), dtype))  # (T, 4u, b)
 
+        timesteps, batch, _ = xs.shape
         h = np.ascontiguousarray(states[0].T, dtype)       # (units, batch)
         c = np.array(states[1].T, dtype, order="C")        # (units, batch), our own copy
         hs = self.scratch("hs", (timesteps, u, batch), dtype)  # every h, column convention

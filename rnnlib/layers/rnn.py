@@ -6,6 +6,10 @@ A *cell* does one timestep: ``call(x_t, states) -> (output_t, new_states)``, wit
 ``(batch, timesteps, features)`` input and owns everything about time:
 ``return_sequences``, ``return_state``, ``go_backwards``, ``stateful`` and masks.
 Any object with ``state_size`` and ``call`` can drive it - your own cell too.
+
+For speed, GRU and LSTM with their default maths and no mask run their cell's
+``unroll`` (the whole sequence in one fused loop, as Keras runs cuDNN or oneDNN);
+tests check that it equals stepping through ``step``.
 """
 import numpy as np
 
@@ -40,7 +44,7 @@ class Cell:
     """
 
     gates = 1
-    fused = False        # True where the cell's ``unroll`` may replace the step loop (LSTM)
+    fused = False        # True where ``RNN`` may run the cell's ``unroll`` instead of ``step``
 
     def __init__(self, units, activation="tanh", use_bias=True, seed=None):
         self.units = check_units(units, type(self).__name__)
@@ -79,21 +83,26 @@ class Cell:
     def input_bias(self):
         return self.bias
 
-    def halve_sigmoid_gates(self, xp, sigmoid_gates):
-        """Speed-up for tanh/sigmoid cells, same maths: sigmoid(z) = (1 + tanh(z/2)) / 2.
+    def halves(self, sigmoid_gates, dtype):
+        """(gates * units,): 0.5 in the columns of the sigmoid gates, 1 elsewhere.
 
-        Halves the sigmoid gates' columns of ``xp`` (in place) and returns the scale,
-        (gates * units,), to apply to the recurrent weights too; then ``step`` needs one
-        tanh for all gates and ``tanh_to_sigmoid`` for the sigmoid ones.  Returns None
-        (and leaves ``xp`` alone) for any other activations.
+        The speed-up behind it, same maths: sigmoid(z) = (1 + tanh(z/2)) / 2.  With those
+        columns of the weights halved, one tanh covers all gates, and ``tanh_to_sigmoid``
+        finishes the sigmoid ones.
         """
+        u, scale = self.units, np.ones(self.gates * self.units, dtype)
+        for g in sigmoid_gates:
+            scale[g * u:(g + 1) * u] = 0.5
+        return scale
+
+    def halve_sigmoid_gates(self, xp, sigmoid_gates):
+        """For ``step`` with tanh and sigmoid: halves the sigmoid gates' columns of ``xp``
+        in place and returns the scale for the recurrent weights (see ``halves``).
+        Returns None (and leaves ``xp`` alone) for any other activations."""
         if not (self.activation is np.tanh and getattr(self, "recurrent_activation", None)
                 is backend.ACTIVATIONS["sigmoid"]):
             return None
-        u = self.units
-        scale = np.ones(self.gates * u, xp.dtype)
-        for g in sigmoid_gates:
-            scale[g * u:(g + 1) * u] = 0.5
+        scale = self.halves(sigmoid_gates, xp.dtype)
         xp *= scale
         return scale
 
@@ -102,6 +111,31 @@ class Cell:
         """In place: tanh(z/2) -> (1 + tanh(z/2)) / 2 = sigmoid(z)."""
         t *= 0.5
         t += 0.5
+
+    # --- what the fused loops (``unroll`` of GRU and LSTM) share ---------------------
+    def default_maths(self, owner):
+        """True if this cell runs ``owner``'s own maths with tanh and sigmoid: no subclass
+        changed ``call``, ``step`` or ``unroll``, so ``unroll`` equals stepping."""
+        cls = type(self)
+        return (cls.call is Cell.call and cls.step is owner.step and cls.unroll is owner.unroll
+                and self.activation is np.tanh
+                and getattr(self, "recurrent_activation", None) is backend.ACTIVATIONS["sigmoid"])
+
+    def project_columns(self, xs, kernel, bias):
+        """The input part of every timestep, in one np.matmul, in the column convention of
+        ``unroll``: kernel^T x_t^T + bias.  The bias is a weight on an extra input feature
+        that is always 1.
+
+        xs (timesteps, batch, features), kernel (features, width), bias (width,)
+        -> (timesteps, width, batch), a work array (``scratch``).
+        """
+        timesteps, batch, features = xs.shape
+        x1 = self.scratch("x1", (timesteps, batch, features + 1), kernel.dtype)
+        x1[..., :features] = xs
+        x1[..., features] = 1.0                            # the constant input
+        w = np.ascontiguousarray(np.vstack([kernel, bias]).T)      # (width, features + 1)
+        out = self.scratch("xp", (timesteps, len(w), batch), kernel.dtype)
+        return np.matmul(w, x1.transpose(0, 2, 1), out=out)
 
     def scratch(self, name, shape, dtype):
         """A work array kept from call to call and reused while its shape stays the same
@@ -371,7 +405,7 @@ class RNN(Layer):
         if self.go_backwards:
             xs = xs[::-1]
             mask = None if mask is None else mask[:, ::-1]
-        if mask is None and isinstance(self.cell, Cell) and self.cell.fused:  # LSTM's own loop
+        if mask is None and isinstance(self.cell, Cell) and self.cell.fused:  # GRU, LSTM
             outputs, states = self.cell.unroll(xs, states)   # (timesteps, batch, units)
             sequence = outputs.transpose(1, 0, 2) if self.return_sequences else None
             return sequence, states[0], states
