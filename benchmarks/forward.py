@@ -16,7 +16,11 @@ seconds have passed (untimed; the other library's threads go quiet), then
 
 torch's LSTM (not its RNN or GRU) runs on oneDNN's fused LSTM kernel by default; the
 column "torch-ATen" times torch with oneDNN switched off (its plain ATen loop, the
-same algorithm as rnnlib's), to show where the difference comes from.
+same algorithm as rnnlib's), to show where the difference comes from.  The column
+"GEMMs ms" times rnnlib's matrix products alone (the input part of all timesteps,
+then one recurrent product per timestep, into ready-made arrays): a floor no NumPy
+implementation of the same maths goes below, and "GEMMs/torch" says how close to
+torch's whole run that floor already is.
 
     python benchmarks/forward.py [--rounds 3] [--repeats 5] [--settle 0.25] [--quick]
 """
@@ -70,6 +74,21 @@ def block(fn, settle, repeats):
     return times
 
 
+def gemms_only(batch, timesteps, features, width, units, dtype="float32"):
+    """The matrix products of one forward pass and nothing else, in the shapes of
+    rnnlib's fused loop (``Cell.project_columns``, then ``w_rec @ h`` per timestep)."""
+    rng = np.random.default_rng(1)
+    w, x1 = rng.random((width, features + 1), dtype), rng.random((timesteps, batch, features + 1), dtype)
+    w_rec, h = rng.random((width, units), dtype), rng.random((units, batch), dtype)
+    xp, z = np.empty((timesteps, width, batch), dtype), np.empty((width, batch), dtype)
+
+    def run():
+        np.matmul(w, x1.transpose(0, 2, 1), out=xp)
+        for _ in range(timesteps):
+            np.matmul(w_rec, h, out=z)
+    return run
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -88,8 +107,8 @@ def main():
     print(f"numpy {np.__version__} (BLAS threads: all {threads} cores), torch {torch.__version__} "
           f"({torch.get_num_threads()} threads), keras {keras.__version__} ({keras.backend.backend()})")
     header = (f"{'cell':<10}{'(batch, T, feat, units)':<26}{'rnnlib ms':>11}{'torch ms':>10}"
-              f"{'keras ms':>10}{'torch-ATen ms':>15}{'rnnlib/torch':>14}{'rnnlib/keras':>14}"
-              f"{'rnnlib/ATen':>13}")
+              f"{'keras ms':>10}{'torch-ATen ms':>15}{'GEMMs ms':>10}{'rnnlib/torch':>14}"
+              f"{'rnnlib/keras':>14}{'rnnlib/ATen':>13}{'GEMMs/torch':>13}")
     print(header)
     print("-" * len(header))
     for size in SIZES[:1] if args.quick else SIZES:
@@ -114,7 +133,8 @@ def main():
                     net(xt)
 
             runs = {"rnnlib": lambda: ours(x), "torch": lambda: net(xt),
-                    "keras": lambda: theirs(x), "aten": aten}
+                    "keras": lambda: theirs(x), "aten": aten,
+                    "gemms": gemms_only(*size[:3], ours.cell.gates * units, units)}
             times = {k: [] for k in runs}
             with torch.no_grad():
                 for _ in range(args.rounds):          # interleaved, block by block
@@ -122,8 +142,9 @@ def main():
                         times[k] += block(fn, args.settle, args.repeats)
             med = {k: statistics.median(v) for k, v in times.items()}
             print(f"{kind:<10}{str(size):<26}{med['rnnlib']:>11.2f}{med['torch']:>10.2f}"
-                  f"{med['keras']:>10.2f}{med['aten']:>15.2f}{med['rnnlib'] / med['torch']:>14.2f}"
-                  f"{med['rnnlib'] / med['keras']:>14.2f}{med['rnnlib'] / med['aten']:>13.2f}")
+                  f"{med['keras']:>10.2f}{med['aten']:>15.2f}{med['gemms']:>10.2f}"
+                  f"{med['rnnlib'] / med['torch']:>14.2f}{med['rnnlib'] / med['keras']:>14.2f}"
+                  f"{med['rnnlib'] / med['aten']:>13.2f}{med['gemms'] / med['torch']:>13.2f}")
 
 
 if __name__ == "__main__":

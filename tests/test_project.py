@@ -76,3 +76,29 @@ def test_notebook_is_committed_clean(path):
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [], f"cell has outputs: {cell['source'][:60]!r}"
             assert cell["execution_count"] is None
+
+
+def test_forward_benchmark_still_runs_and_prints_its_table():
+    """The benchmark is a script that prints figures, not a test: this only checks that
+    it runs (smallest size, one short block each) and prints every column; no timing
+    is asserted."""
+    pytest.importorskip("keras", reason="the benchmark compares with Keras: pip install -e '.[reference]'")
+    pytest.importorskip("torch", reason="the benchmark compares with torch: pip install -e '.[reference]'")
+    import os
+    import subprocess
+    import sys
+    run = subprocess.run(
+        [sys.executable, "benchmarks/forward.py", "--quick", "--rounds", "1", "--repeats", "1",
+         "--settle", "0"], cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "KERAS_BACKEND": "torch"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("cell"))
+    for column in ("rnnlib ms", "torch ms", "keras ms", "GEMMs ms", "rnnlib/torch",
+                   "rnnlib/keras", "GEMMs/torch"):
+        assert column in header
+    rows = [line.split() for line in lines if line.split()[:1] in (["SimpleRNN"], ["GRU"], ["LSTM"])]
+    assert [row[0] for row in rows] == ["SimpleRNN", "GRU", "LSTM"]
+    for row in rows:
+        figures = [float(v) for v in row[-9:]]            # 5 times in ms, then 4 ratios
+        assert all(v > 0 for v in figures), row
