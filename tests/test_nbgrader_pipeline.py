@@ -13,6 +13,7 @@ feedback they see, and what nbgrader does with the submissions it cannot grade.
 import concurrent.futures
 import copy
 import multiprocessing
+import os
 import shutil
 import textwrap
 from dataclasses import dataclass, field
@@ -250,9 +251,11 @@ def plan():
     return [TOY, *real], cases
 
 
-def lanes(assignments, cases, n=3):
+def lanes(assignments, cases, n=min(3, os.cpu_count() or 1)):
     """Split the assignments into ``n`` courses of about equal work, graded side by side
-    (each course has its own gradebook; grading waits on kernels more than it computes)."""
+    (each course has its own gradebook).  No more courses than cores: the endless-loop
+    submissions keep a core busy for a minute, and with 3 courses on 2 cores an ordinary
+    notebook was once lost in CI."""
     cost = {a: sum(15 if c.student in ("infinite_loop", "swallows_interrupt") else 1
                    for c in cases if c.assignment == a) for a in assignments}
     groups = [[] for _ in range(n)]
@@ -502,12 +505,17 @@ def test_deleted_test_cell_is_put_back_and_run(pipeline):
 
 # --- what nbgrader does with what it cannot grade ----------------------------------------
 
-def _log_before_failure(pipeline, aid, student, lines=40):
-    """The autograde log lines that led up to nbgrader giving up on one submission."""
+def _log_before_failure(pipeline, aid, student, lines=60):
+    """Why nbgrader gave up on one submission: the traceback it logs right after
+    "There was an error processing assignment: .../<student>/<aid>" (its summary at the
+    end of the run names the student but not the reason)."""
     log = pipeline.runs[f"autograde {pipeline.roots[aid].name}"].log.splitlines()
-    marker = f"error processing assignment '{aid}' for student '{student}'"
-    end = next((i for i, line in enumerate(log) if marker in line), len(log) - 1)
-    return "\n".join(log[max(0, end - lines):end + 1])
+    where = f"{student}{os.sep}{aid}"
+    start = next((i for i, line in enumerate(log)
+                  if "error processing assignment:" in line and where in line), None)
+    if start is None:
+        return f"(nothing logged for {where}; the log ends:)\n" + "\n".join(log[-lines:])
+    return "\n".join(log[max(0, start - 3):start + lines])
 
 
 def test_ungradable_submissions_are_reported_and_get_no_feedback(pipeline):
@@ -516,6 +524,7 @@ def test_ungradable_submissions_are_reported_and_get_no_feedback(pipeline):
                        for aid, student in sorted(pipeline.failed - expected))
     assert pipeline.failed == expected, why
     for aid, student in expected:
+        assert "Traceback" in _log_before_failure(pipeline, aid, student)   # the reason, found
         assert pipeline.feedback(aid, student) is None
         assert not pipeline.path("autograded", aid, student).exists()
 
