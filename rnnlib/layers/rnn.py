@@ -40,7 +40,8 @@ class Cell:
 
     A subclass sets ``gates`` (kernel blocks per unit) and writes ``step``, the
     recurrent part of one timestep.  ``project`` (the input part) is split out so
-    that ``RNN`` can do it for all timesteps in one matrix product.
+    that ``RNN`` can do it for all timesteps in one matrix product.  GRU and LSTM
+    also write ``unroll``: the same maths over the whole sequence, arranged for speed.
     """
 
     gates = 1
