@@ -84,6 +84,12 @@ class Cell:
     def input_bias(self):
         return self.bias
 
+    @property
+    def tanh_and_sigmoid(self):
+        """True with the default activations (tanh, and sigmoid for the gates)."""
+        return (self.activation is np.tanh and getattr(self, "recurrent_activation", None)
+                is backend.ACTIVATIONS["sigmoid"])
+
     def halves(self, sigmoid_gates, dtype):
         """(gates * units,): 0.5 in the columns of the sigmoid gates, 1 elsewhere.
 
@@ -100,8 +106,7 @@ class Cell:
         """For ``step`` with tanh and sigmoid: halves the sigmoid gates' columns of ``xp``
         in place and returns the scale for the recurrent weights (see ``halves``).
         Returns None (and leaves ``xp`` alone) for any other activations."""
-        if not (self.activation is np.tanh and getattr(self, "recurrent_activation", None)
-                is backend.ACTIVATIONS["sigmoid"]):
+        if not self.tanh_and_sigmoid:
             return None
         scale = self.halves(sigmoid_gates, xp.dtype)
         xp *= scale
@@ -119,8 +124,7 @@ class Cell:
         changed ``call``, ``step`` or ``unroll``, so ``unroll`` equals stepping."""
         cls = type(self)
         return (cls.call is Cell.call and cls.step is owner.step and cls.unroll is owner.unroll
-                and self.activation is np.tanh
-                and getattr(self, "recurrent_activation", None) is backend.ACTIVATIONS["sigmoid"])
+                and self.tanh_and_sigmoid)
 
     def project_columns(self, xs, kernel, bias):
         """The input part of every timestep, in one np.matmul, in the column convention of
