@@ -212,9 +212,9 @@ def _unroll_calls(monkeypatch, cell_cls):
     calls = []
     original = cell_cls.unroll
 
-    def counted(self, xs, states):
+    def counted(self, xs, states, sequences=True):
         calls.append(xs.shape)
-        return original(self, xs, states)
+        return original(self, xs, states, sequences)
     monkeypatch.setattr(cell_cls, "unroll", counted)
     return calls
 
@@ -223,10 +223,11 @@ def _unroll_calls(monkeypatch, cell_cls):
 @pytest.mark.parametrize("start", ["zeros", "initial_state", "stateful"])
 @pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
 @pytest.mark.parametrize("go_backwards", [False, True], ids=["forwards", "backwards"])
+@pytest.mark.parametrize("sequences", [True, False], ids=["sequences", "last"])
 @pytest.mark.parametrize("batch", [1, 3], ids=["batch1", "batch3"])
 @pytest.mark.parametrize("name", FUSED)
-def test_fused_loop_equals_the_step_loop(monkeypatch, name, batch, go_backwards, use_bias,
-                                         start, floatx):
+def test_fused_loop_equals_the_step_loop(monkeypatch, name, batch, sequences, go_backwards,
+                                         use_bias, start, floatx):
     """Without a mask GRU and LSTM run their cell's unroll; an all-True mask makes RNN
     step through cell.step instead.  Both must give the same outputs and states."""
     layer_cls, cell_cls = FUSED[name]
@@ -237,7 +238,7 @@ def test_fused_loop_equals_the_step_loop(monkeypatch, name, batch, go_backwards,
     rl.set_floatx(floatx)
     try:
         def run(mask):
-            layer = layer_cls(5, return_sequences=True, return_state=True, use_bias=use_bias,
+            layer = layer_cls(5, return_sequences=sequences, return_state=True, use_bias=use_bias,
                               go_backwards=go_backwards, stateful=start == "stateful", seed=2)
             layer.build((batch, 6, 3))
             if use_bias:                                   # non-zero biases, both rows for GRU

@@ -79,14 +79,14 @@ class GRUCell(Cell):
         """True when ``RNN`` may run ``unroll`` instead of ``step`` (reset_after=True only)."""
         return self.reset_after and self.default_maths(GRUCell)
 
-    def unroll(self, xs, states):
+    def unroll(self, xs, states, sequences=True):
         """Every timestep at once: ``step``'s maths (reset_after=True) arranged for speed
         as in ``LSTMCell.unroll`` - column convention with h as (units, batch), gates z|r|h
         as blocks of rows, z and r halved for one tanh, one np.matmul for the input part of
         all timesteps, nothing allocated in the loop.
 
         xs (timesteps, batch, features), states [h0] (batch, units)
-        -> (outputs (timesteps, batch, units), [h]).
+        -> (outputs (timesteps, batch, units), or None without ``sequences``, [h]).
         """
         u, dtype = self.units, self.kernel.dtype
         halve = self.halves((0, 1), dtype)                 # z r halved
@@ -115,8 +115,8 @@ class GRUCell(Cell):
             h_new *= z
             h_new += hh                                    # h = h~ + z * (h_tm1 - h~)
             h = h_new
-        outputs = np.array(hs.transpose(0, 2, 1), order="C")   # (timesteps, batch, units), a copy
-        return outputs, [outputs[-1].copy()]
+        outputs, h = self.from_columns(hs, sequences)
+        return outputs, [h]
 
     def config(self):
         return dict(super().config(), recurrent_activation=self.recurrent_activation,

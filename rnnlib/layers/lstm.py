@@ -52,12 +52,12 @@ class LSTMCell(Cell):
         """True when ``RNN`` may run ``unroll`` instead of ``step`` at every timestep."""
         return self.default_maths(LSTMCell)
 
-    def unroll(self, xs, states):
+    def unroll(self, xs, states, sequences=True):
         """Every timestep at once, with ``step``'s maths arranged for speed - as Keras runs
         cuDNN's (or oneDNN's) fused LSTM instead of its step loop when it can.
 
         xs (timesteps, batch, features), states [h0, c0] (batch, units) each
-        -> (outputs (timesteps, batch, units), [h, c]).
+        -> (outputs (timesteps, batch, units), or None without ``sequences``, [h, c]).
 
         * Column convention, as in the papers: z = U h + W x + b with h as (units, batch),
           so each gate is one contiguous block of rows of z (4*units, batch), here i|f|o|c.
@@ -92,8 +92,8 @@ class LSTMCell(Cell):
             h = hs[t]
             np.tanh(c, out=h)
             h *= o                                         # h = o * tanh(c)
-        outputs = np.array(hs.transpose(0, 2, 1), order="C")   # (timesteps, batch, units), a copy
-        return outputs, [outputs[-1].copy(), np.ascontiguousarray(c.T)]
+        outputs, h = self.from_columns(hs, sequences)
+        return outputs, [h, np.ascontiguousarray(c.T)]
 
     def config(self):
         return dict(super().config(), recurrent_activation=self.recurrent_activation,

@@ -142,6 +142,14 @@ class Cell:
         out = self.scratch("xp", (timesteps, len(w), batch), kernel.dtype)
         return np.matmul(w, x1.transpose(0, 2, 1), out=out)
 
+    @staticmethod
+    def from_columns(hs, sequences):
+        """``unroll``'s h at every timestep, hs (timesteps, units, batch), a work array ->
+        (outputs (timesteps, batch, units), or None without ``sequences``, and the last h
+        (batch, units)): new arrays, batch first again."""
+        outputs = np.array(hs.transpose(0, 2, 1), order="C") if sequences else None
+        return outputs, np.array(hs[-1].T, order="C")
+
     def scratch(self, name, shape, dtype):
         """A work array kept from call to call and reused while its shape stays the same
         (fresh memory is faulted in and zeroed by the OS on every call).  Internal only:
@@ -411,8 +419,8 @@ class RNN(Layer):
             xs = xs[::-1]
             mask = None if mask is None else mask[:, ::-1]
         if mask is None and isinstance(self.cell, Cell) and self.cell.fused:  # GRU, LSTM
-            outputs, states = self.cell.unroll(xs, states)   # (timesteps, batch, units)
-            sequence = outputs.transpose(1, 0, 2) if self.return_sequences else None
+            outputs, states = self.cell.unroll(xs, states, self.return_sequences)
+            sequence = None if outputs is None else outputs.transpose(1, 0, 2)
             return sequence, states[0], states
         if isinstance(self.cell, Cell) and type(self.cell).call is Cell.call:
             xs = self.cell.project(xs)                # (timesteps, batch, gates*units), one product
