@@ -505,7 +505,7 @@ def test_deleted_test_cell_is_put_back_and_run(pipeline):
 
 # --- what nbgrader does with what it cannot grade ----------------------------------------
 
-def _log_before_failure(pipeline, aid, student, lines=60):
+def _why_nbgrader_gave_up(pipeline, aid, student, lines=60):
     """Why nbgrader gave up on one submission: the traceback it logs right after
     "There was an error processing assignment: .../<student>/<aid>" (its summary at the
     end of the run names the student but not the reason)."""
@@ -520,11 +520,11 @@ def _log_before_failure(pipeline, aid, student, lines=60):
 
 def test_ungradable_submissions_are_reported_and_get_no_feedback(pipeline):
     expected = {(c.assignment, c.student) for c in CASES if c.fails}
-    why = "\n\n".join(_log_before_failure(pipeline, aid, student)
+    why = "\n\n".join(_why_nbgrader_gave_up(pipeline, aid, student)
                        for aid, student in sorted(pipeline.failed - expected))
     assert pipeline.failed == expected, why
     for aid, student in expected:
-        assert "Traceback" in _log_before_failure(pipeline, aid, student)   # the reason, found
+        assert "Traceback" in _why_nbgrader_gave_up(pipeline, aid, student)   # the reason, found
         assert pipeline.feedback(aid, student) is None
         assert not pipeline.path("autograded", aid, student).exists()
 

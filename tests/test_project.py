@@ -1,7 +1,10 @@
 """The project's own promises: one dependency list in two files, a two-command start,
 notebooks committed clean, generated nbgrader folders kept out of git."""
 import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -84,9 +87,6 @@ def test_forward_benchmark_still_runs_and_prints_its_table():
     is asserted."""
     pytest.importorskip("keras", reason="the benchmark compares with Keras: pip install -e '.[reference]'")
     pytest.importorskip("torch", reason="the benchmark compares with torch: pip install -e '.[reference]'")
-    import os
-    import subprocess
-    import sys
     run = subprocess.run(
         [sys.executable, "benchmarks/forward.py", "--quick", "--rounds", "1", "--repeats", "1",
          "--settle", "0"], cwd=ROOT, capture_output=True, text=True, timeout=600,
