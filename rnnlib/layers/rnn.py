@@ -7,13 +7,13 @@ A *cell* does one timestep: ``call(x_t, states) -> (output_t, new_states)``, wit
 ``return_sequences``, ``return_state``, ``go_backwards``, ``stateful`` and masks.
 Any object with ``state_size`` and ``call`` can drive it - your own cell too.
 
-For speed, GRU and LSTM with their default maths and no mask run their cell's
-``unroll`` (the whole sequence in one fused loop, as Keras runs cuDNN or oneDNN);
-tests check that it equals stepping through ``step``.
+For speed, ``RNN`` first tries ``rnnlib.fast.unroll`` (GRU and LSTM with their default
+maths and no mask: the whole sequence in one fused loop, as Keras tries cuDNN or oneDNN
+first) and falls back to the step loop below; tests check that both agree.
 """
 import numpy as np
 
-from .. import backend
+from .. import backend, fast
 from ..engine import Layer, as_float_array, fmt_shape, set_weights_checked
 
 
@@ -40,12 +40,11 @@ class Cell:
 
     A subclass sets ``gates`` (kernel blocks per unit) and writes ``step``, the
     recurrent part of one timestep.  ``project`` (the input part) is split out so
-    that ``RNN`` can do it for all timesteps in one matrix product.  GRU and LSTM
-    also write ``unroll``: the same maths over the whole sequence, arranged for speed.
+    that ``RNN`` can do it for all timesteps in one matrix product.  Both are the
+    plain equations; the speed-ups live in ``rnnlib.fast``.
     """
 
     gates = 1
-    fused = False        # True where ``RNN`` may run the cell's ``unroll`` instead of ``step``
 
     def __init__(self, units, activation="tanh", use_bias=True, seed=None):
         self.units = check_units(units, type(self).__name__)
@@ -83,82 +82,6 @@ class Cell:
     @property
     def input_bias(self):
         return self.bias
-
-    @property
-    def tanh_and_sigmoid(self):
-        """True with the default activations (tanh, and sigmoid for the gates)."""
-        return (self.activation is np.tanh and getattr(self, "recurrent_activation", None)
-                is backend.ACTIVATIONS["sigmoid"])
-
-    def halves(self, sigmoid_gates, dtype):
-        """(gates * units,): 0.5 in the columns of the sigmoid gates, 1 elsewhere.
-
-        The speed-up behind it, same maths: sigmoid(z) = (1 + tanh(z/2)) / 2.  With those
-        columns of the weights halved, one tanh covers all gates, and ``tanh_to_sigmoid``
-        finishes the sigmoid ones.
-        """
-        u, scale = self.units, np.ones(self.gates * self.units, dtype)
-        for g in sigmoid_gates:
-            scale[g * u:(g + 1) * u] = 0.5
-        return scale
-
-    def halve_sigmoid_gates(self, xp, sigmoid_gates):
-        """For ``step`` with tanh and sigmoid: halves the sigmoid gates' columns of ``xp``
-        in place and returns the scale for the recurrent weights (see ``halves``).
-        Returns None (and leaves ``xp`` alone) for any other activations."""
-        if not self.tanh_and_sigmoid:
-            return None
-        scale = self.halves(sigmoid_gates, xp.dtype)
-        xp *= scale
-        return scale
-
-    @staticmethod
-    def tanh_to_sigmoid(t):
-        """In place: tanh(z/2) -> (1 + tanh(z/2)) / 2 = sigmoid(z)."""
-        t *= 0.5
-        t += 0.5
-
-    # --- what the fused loops (``unroll`` of GRU and LSTM) share ---------------------
-    def default_maths(self, owner):
-        """True if this cell runs ``owner``'s own maths with tanh and sigmoid: no subclass
-        changed ``call``, ``step`` or ``unroll``, so ``unroll`` equals stepping."""
-        cls = type(self)
-        return (cls.call is Cell.call and cls.step is owner.step and cls.unroll is owner.unroll
-                and self.tanh_and_sigmoid)
-
-    def project_columns(self, xs, kernel, bias):
-        """The input part of every timestep, in one np.matmul, in the column convention of
-        ``unroll``: kernel^T x_t^T + bias.  The bias is a weight on an extra input feature
-        that is always 1.
-
-        xs (timesteps, batch, features), kernel (features, width), bias (width,)
-        -> (timesteps, width, batch), a work array (``scratch``).
-        """
-        timesteps, batch, features = xs.shape
-        x1 = self.scratch("x1", (timesteps, batch, features + 1), kernel.dtype)
-        x1[..., :features] = xs
-        x1[..., features] = 1.0                            # the constant input
-        w = np.ascontiguousarray(np.vstack([kernel, bias]).T)      # (width, features + 1)
-        out = self.scratch("xp", (timesteps, len(w), batch), kernel.dtype)
-        return np.matmul(w, x1.transpose(0, 2, 1), out=out)
-
-    @staticmethod
-    def from_columns(hs, sequences):
-        """``unroll``'s h at every timestep, hs (timesteps, units, batch), a work array ->
-        (outputs (timesteps, batch, units), or None without ``sequences``, and the last h
-        (batch, units)): new arrays, batch first again."""
-        outputs = np.array(hs.transpose(0, 2, 1), order="C") if sequences else None
-        return outputs, np.array(hs[-1].T, order="C")
-
-    def scratch(self, name, shape, dtype):
-        """A work array kept from call to call and reused while its shape stays the same
-        (fresh memory is faulted in and zeroed by the OS on every call).  Internal only:
-        never return one to the caller."""
-        buffers = self.__dict__.setdefault("_scratch", {})
-        a = buffers.get(name)
-        if a is None or a.shape != tuple(shape) or a.dtype != dtype:
-            a = buffers[name] = np.empty(shape, dtype)
-        return a
 
     def project(self, x):
         """The input part of a step: ``x @ kernel + bias``, for one step or all at once.
@@ -418,8 +341,11 @@ class RNN(Layer):
         if self.go_backwards:
             xs = xs[::-1]
             mask = None if mask is None else mask[:, ::-1]
-        if mask is None and isinstance(self.cell, Cell) and self.cell.fused:  # GRU, LSTM
-            outputs, states = self.cell.unroll(xs, states, self.return_sequences)
+        # GRU and LSTM: a fused loop if one applies (no mask on fast paths), else step
+        fused = None if mask is not None else fast.unroll(self.cell, xs, states,
+                                                          self.return_sequences)
+        if fused is not None:
+            outputs, states = fused
             sequence = None if outputs is None else outputs.transpose(1, 0, 2)
             return sequence, states[0], states
         if isinstance(self.cell, Cell) and type(self.cell).call is Cell.call:
