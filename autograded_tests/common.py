@@ -86,7 +86,7 @@ def misconception(name, hint=None):
 
 #: The maths of rnnlib's built-in cells: a student implementing a cell or step must not run these.
 CELL_MATHS = ((Cell, "project"), (SimpleRNNCell, "step"), (GRUCell, "step"), (LSTMCell, "step"),
-              (fast, "unroll"))
+              (fast, "gru_unroll"), (fast, "lstm_unroll"))
 #: rnnlib's time loop (and the layer call around it): a student implementing a forward
 #: pass over time must not run it.
 RNN_LOOP = ((RNN, "call"), (RNN, "_loop"))

@@ -169,3 +169,26 @@ def lstm_unroll(cell, xs, states, sequences=True):
         h *= o                                             # h = o * tanh(c)
     outputs, h = from_columns(hs, sequences)
     return outputs, [h, np.ascontiguousarray(c.T)]
+
+
+# --- training -------------------------------------------------------------------------
+
+def unroll_train(cell, xs, states):
+    """The forward pass for training, keeping what ``unroll_backward`` needs, or None if no
+    fast path applies.
+
+    xs (timesteps, batch, features) in reading order, states (batch, units) each
+    -> (outputs (timesteps, batch, units), new states, cache).
+    """
+    return None
+
+
+def unroll_backward(cell, cache, d_outputs, d_last_states):
+    """Backpropagation through time for ``unroll_train``'s forward.
+
+    d_outputs (timesteps, batch, units) and d_last_states (batch, units) each: gradients of
+    the loss with respect to the outputs and the final states
+    -> (d_xs (timesteps, batch, features), d_states0, d_weights in ``cell.weights`` order,
+    d_h (timesteps, batch, units): the total dL/dh_t).
+    """
+    raise NotImplementedError("unroll_backward follows unroll_train, which returned None")
