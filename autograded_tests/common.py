@@ -21,6 +21,7 @@ whose message says what was expected, what came back, and a hint.
 import contextlib
 import copy
 import functools
+import inspect
 
 import numpy as np
 
@@ -42,6 +43,24 @@ MISCONCEPTIONS = {
     "zero state instead of h0":
         "your result is what a zero initial state gives. Start from the state you were "
         "given (h0, or h_tm1 for one step) instead of np.zeros.",
+    "recurrent part missing":
+        "your result does not depend on the previous state: it is what the step gives "
+        "without h_tm1 @ recurrent_kernel (or with a zero state in its place). Add "
+        "h_tm1 @ recurrent_kernel, with the h_tm1 you were given, to x_t @ kernel + bias.",
+    "ReLU instead of tanh":
+        "your result is what activation='relu' gives. SimpleRNN's default activation "
+        "is tanh: h_t = np.tanh(x_t @ kernel + h_tm1 @ recurrent_kernel + bias).",
+    "sigmoid instead of tanh":
+        "your result is what a sigmoid gives. SimpleRNN's default activation is tanh: "
+        "h_t = np.tanh(x_t @ kernel + h_tm1 @ recurrent_kernel + bias).",
+    "activation missing":
+        "your result is the linear part alone. SimpleRNN applies tanh to it: "
+        "h_t = np.tanh(x_t @ kernel + h_tm1 @ recurrent_kernel + bias).",
+    "every timestep holds the last output":
+        "all the timesteps of your result hold the same values, those of the last step. "
+        "outputs.append(h) stores the array h itself, not a copy: updating it in place "
+        "afterwards (h[:] = ..., h += ..., np.tanh(..., out=h)) changes every entry already "
+        "stored. Make a new array each step (h = np.tanh(...)) or append h.copy().",
     "transposed kernel":
         "your result is what kernel.T gives. In Keras's layout the kernel is "
         "(features, units) and the recurrent kernel (units, units): write x_t @ kernel "
@@ -171,7 +190,8 @@ def call(fn, *args, name=None, expected="a result", forbid=CELL_MATHS + RNN_LOOP
     name = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
         raise AssertionError(f"Expected `{name}` to be a function (or class), but it is "
-                             f"{type(fn).__name__}: {fn!r}. Run the cell that defines it.")
+                             f"{describe(fn)}. Run the cell that defines it.")
+    check_signature(fn, name, args, kwargs)
     args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
     try:
         with refuse_rnnlib(forbid):
@@ -183,8 +203,9 @@ def call(fn, *args, name=None, expected="a result", forbid=CELL_MATHS + RNN_LOOP
                              f"Replace `raise NotImplementedError()` with your code.") from None
     except Exception as exc:
         raise AssertionError(
-            f"`{name}` raised {type(exc).__name__}: {exc}\nIt was called with {_describe(args)}; "
-            f"expected {expected}. Run it yourself on inputs of these shapes to see where it fails."
+            f"`{name}` raised {type(exc).__name__}: {exc}\nIt was called with "
+            f"{_describe(args, kwargs)}; expected {expected}. Run it yourself on inputs of "
+            "these shapes to see where it fails."
         ) from exc
     if result is None and not none_ok:
         raise AssertionError(f"`{name}` returned None; expected {expected}. "
@@ -192,11 +213,48 @@ def call(fn, *args, name=None, expected="a result", forbid=CELL_MATHS + RNN_LOOP
     return result
 
 
-def _describe(args):
-    """``(2, 3) array, (2, 4) array, 3``: what a function was called with, briefly."""
-    return ", ".join(f"a {np.shape(a)} array" if isinstance(a, np.ndarray) else
-                     type(a).__name__ if hasattr(a, "get_weights") else repr(a)[:40]
-                     for a in args) or "no arguments"
+def describe(value, depth=0):
+    """A value in a few words, arrays by their shape: ``array (2, 3)``,
+    ``[(array (2, 4), array (4, 4), array (4,)), ...]``, ``SimpleRNN layer``, ``'tanh'``."""
+    if isinstance(value, np.ndarray):
+        return f"array {value.shape}"
+    if hasattr(value, "get_weights"):
+        return f"{type(value).__name__} layer"
+    if isinstance(value, (list, tuple)) and depth < 3:
+        inner = ", ".join(describe(v, depth + 1) for v in value[:4])
+        inner += ", ..." if len(value) > 4 else ("," if len(value) == 1 and isinstance(value, tuple) else "")
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    if isinstance(value, dict) and depth < 3:
+        return "{" + ", ".join(f"{k!r}: {describe(v, depth + 1)}" for k, v in value.items()) + "}"
+    text = repr(value)
+    return text if len(text) <= 60 else f"{type(value).__name__} ({text[:50]}...)"
+
+
+def _describe(args, kwargs=None):
+    """``array (2, 3), array (2, 4), units=3``: what a function was called with, briefly."""
+    parts = [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in (kwargs or {}).items()]
+    return ", ".join(parts) or "no arguments"
+
+
+def check_signature(fn, name, args, kwargs):
+    """Fail when ``fn`` cannot take ``fn(*args, **kwargs)``, naming the parameters the check
+    passes and those ``fn`` has (a renamed parameter, a missing or extra one)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):             # some builtins have none: just call them
+        return
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        found = ", ".join(signature.parameters) or "no parameters"
+        passed = [f"{len(args)} positional argument{'s' * (len(args) != 1)}"] if args else []
+        passed += list(kwargs)
+        raise AssertionError(
+            f"`{name}` cannot be called the way the exercise calls it ({exc}).\n"
+            f"Its parameters are ({found}); the check passes {', '.join(passed) or 'nothing'}: "
+            f"{name}({_describe(args, kwargs)}). Keep the def line the exercise gives "
+            "(the same parameter names, in the same order)."
+        ) from None
 
 
 def expect_error(fn, *args, error=ValueError, name=None, mentions=(), **kwargs):
@@ -205,7 +263,7 @@ def expect_error(fn, *args, error=ValueError, name=None, mentions=(), **kwargs):
     Returns the exception.  ``NotImplementedError`` counts as "not implemented yet".
     """
     name = name or getattr(fn, "__name__", "your function")
-    shown = _describe(args)
+    shown = _describe(args, kwargs)
     try:
         fn(*copy.deepcopy(args), **kwargs)
     except NotImplementedError:
@@ -284,11 +342,27 @@ def match_misconceptions(actual, variants, hints=None, rtol=1e-5, atol=1e-6):
             raise AssertionError(misconception(name, hints.get(name)))
 
 
-def check_values(actual, expected, what, variants=None, hints=None, rtol=1e-5, atol=1e-6, hint=""):
+def repeats_last_step(actual, expected):
+    """True when every timestep (axis 1) of ``actual`` holds the same values, those of
+    ``expected``'s last step, while ``expected``'s timesteps differ: outputs stored by
+    reference and then updated in place (``h[:] = ...``)."""
+    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    if actual.ndim != 3 or actual.shape != expected.shape or actual.shape[1] < 2:
+        return False
+    same = lambda a, b: bool(_allclose(a, b, rtol=1e-5, atol=1e-6))      # noqa: E731
+    return (same(actual, np.broadcast_to(actual[:, -1:], actual.shape))
+            and not same(expected, np.broadcast_to(expected[:, -1:], expected.shape))
+            and (same(actual[:, -1], expected[:, -1]) or same(actual[:, -1], expected[:, 0])))
+
+
+def check_values(actual, expected, what, variants=None, hints=None, rtol=1e-5, atol=1e-6, hint="",
+                 sequence=False):
     """``assert_allclose(actual, expected, rtol, atol)`` with a message a student can act on.
 
     When the values differ and match one of ``variants`` (see
-    :func:`match_misconceptions`), the message names that misconception instead.
+    :func:`match_misconceptions`), the message names that misconception instead; with
+    ``sequence`` (a result (batch, timesteps, units)), so does one whose every timestep
+    holds the last output (:func:`repeats_last_step`).
     """
     actual = as_array(actual, what)
     expected = np.asarray(expected, dtype=float)
@@ -300,6 +374,9 @@ def check_values(actual, expected, what, variants=None, hints=None, rtol=1e-5, a
     if _close(actual, expected, rtol, atol):
         return
     match_misconceptions(actual, variants or {}, hints, rtol, atol)
+    if sequence and repeats_last_step(actual, expected):
+        raise AssertionError(misconception("every timestep holds the last output") +
+                             f"\n{what} holds the same values at each of its {actual.shape[1]} timesteps.")
     diff = np.abs(actual - expected)
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
     raise AssertionError(

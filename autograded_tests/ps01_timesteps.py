@@ -3,12 +3,11 @@
 Each ``check_*`` is called by one test cell, once as it is (the visible check) and
 once with ``hidden=True`` (other sizes, and the rest of the predictions).
 """
-import warnings
-
 import numpy as np
 
 import rnnlib as rl
 from .common import call, check_shape, check_values, expect_error, misconception
+from .feedback import student_facing
 
 # --- Part A: to_timesteps ---------------------------------------------------------
 
@@ -27,6 +26,7 @@ def _vectors(batch, n, seed):
     return np.random.default_rng(seed).normal(size=(batch, n))
 
 
+@student_facing
 def check_to_timesteps(to_timesteps, hidden=False):
     """``to_timesteps(vectors, timesteps)``: (batch, n) -> (batch, timesteps, n // timesteps)."""
     cases = [(4, 6, 3, 101), (4, 6, 2, 102)] if hidden else [(2, 6, 3, 1)]
@@ -50,6 +50,7 @@ def check_to_timesteps(to_timesteps, hidden=False):
             ("column-major reshape", vectors.reshape(batch, f, timesteps).transpose(0, 2, 1))])
 
 
+@student_facing
 def check_to_timesteps_error(to_timesteps, hidden=False):
     """``to_timesteps`` raises a ValueError that names both sizes when n does not divide."""
     cases = [(4, 7, 2), (1, 9, 4), (3, 4, 8)] if hidden else [(2, 10, 3)]
@@ -60,6 +61,7 @@ def check_to_timesteps_error(to_timesteps, hidden=False):
 
 # --- Part B: input shapes ----------------------------------------------------------
 
+@student_facing
 def check_input_shapes(input_shapes, hidden=False):
     """``input_shapes(n)`` -> (shape for n timesteps of 1 value, shape for 1 timestep of n)."""
     for n in ([7, 1, 32] if hidden else [2]):
@@ -99,84 +101,76 @@ def _as_shape(value):
 
 
 def _shapes_of(out):
-    """rnnlib's symbolic output -> a shape, or a list of shapes for several outputs."""
-    if isinstance(out, (list, tuple)):            # Keras 3 returns a tuple for return_state
+    """A symbolic tensor's shape (a tuple), or a list of shapes for several outputs."""
+    if isinstance(out, (list, tuple)):
         return [tuple(t.shape) for t in out]
     return tuple(out.shape)
 
 
-def basics_snippets(lib=rl):
-    """Short models from the lesson: {key: (code, symbolic output)}.
+def models_snippets(lib=rl):
+    """Lesson 1's models: {key: (code, symbolic output)}.
 
     ``lib`` is rnnlib, or anything with the same ``Input`` and ``layers`` (Keras 3).
     """
     L = lib.layers
-    rnn_in = lib.Input(shape=(2, 1))
-    seq_in = lib.Input(shape=(5, 3))
-    first = L.SimpleRNN(10, return_sequences=True)(rnn_in)
     return {
-        "simple_rnn": ("Input(shape=(2, 1)) -> SimpleRNN(10)", L.SimpleRNN(10)(rnn_in)),
-        "return_sequences": ("Input(shape=(2, 1)) -> SimpleRNN(10, return_sequences=True)", first),
-        "return_state": ("Input(shape=(5, 3)) -> SimpleRNN(4, return_state=True)",
-                         L.SimpleRNN(4, return_state=True)(seq_in)),
-        "lstm_state": ("Input(shape=(5, 3)) -> LSTM(4, return_sequences=True, return_state=True)",
-                       L.LSTM(4, return_sequences=True, return_state=True)(seq_in)),
-        "chain": ("Input(shape=(2, 1)) -> SimpleRNN(10, return_sequences=True) -> SimpleRNN(5)",
-                  L.SimpleRNN(5)(first)),
-        "gru_on_vectors": ("Input(shape=(7, 12)) -> GRU(6, go_backwards=True)",
-                           L.GRU(6, go_backwards=True)(lib.Input(shape=(7, 12)))),
+        "dense": ("Input(shape=(2,)) -> Dense(10)", L.Dense(10)(lib.Input(shape=(2,)))),
+        "two_timesteps": ("Input(shape=(2, 1)) -> SimpleRNN(10)",
+                          L.SimpleRNN(10)(lib.Input(shape=(2, 1)))),
+        "one_timestep": ("Input(shape=(1, 2)) -> SimpleRNN(10)",
+                         L.SimpleRNN(10)(lib.Input(shape=(1, 2)))),
+        "long_sequence": ("Input(shape=(200, 1)) -> SimpleRNN(10)",
+                          L.SimpleRNN(10)(lib.Input(shape=(200, 1)))),
+        "sensors": ("Input(shape=(3, 4)) -> SimpleRNN(6)", L.SimpleRNN(6)(lib.Input(shape=(3, 4)))),
     }
 
 
-def encoder_snippets(lib=rl):
-    """The encoder of the second Stack Overflow question (``lib``: as in basics_snippets)."""
-    L = lib.layers
-    feature_map = lib.Input(shape=(32, 32, 16))
-    reshaped = L.Reshape((32, 512))(feature_map)
-    gru_1 = L.GRU(16)(reshaped)
-    gru_1b = L.GRU(16, return_sequences=True, go_backwards=True)(reshaped)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")     # the silent broadcast is what the question is about
-        added = L.add([gru_1, gru_1b])
-    gru_2 = L.GRU(16, return_sequences=True)(added)
-    gru_2b = L.GRU(16, return_sequences=True, go_backwards=True)(added)
+def data_snippets(lib=rl):
+    """Data described in words: {key: (description, the Input that holds it)}."""
     return {
-        "reshape": ("Reshape((32, 512))", reshaped),
-        "gru_1": ("GRU(16)", gru_1),
-        "gru_1b": ("GRU(16, return_sequences=True, go_backwards=True)", gru_1b),
-        "add": ("add([gru_1, gru_1b])", added),
-        "gru_2": ("GRU(16, return_sequences=True) on add", gru_2),
-        "concatenate": ("concatenate([gru_2, gru_2b])", L.concatenate([gru_2, gru_2b])),
+        "one_sensor": ("one sensor read 12 times", lib.Input(shape=(12, 1))),
+        "four_sensors": ("4 sensors read together, 3 times", lib.Input(shape=(3, 4))),
+        "one_moment": ("12 numbers that all describe one moment", lib.Input(shape=(1, 12))),
+        "daily_weather": ("temperature, rain and wind once a day for a week",
+                          lib.Input(shape=(7, 3))),
     }
 
 
-VISIBLE = {"basics": ("simple_rnn", "return_sequences"), "encoder": ("reshape", "gru_1")}
+VISIBLE = {"models": ("dense", "two_timesteps"), "data": ("one_sensor", "four_sensors")}
+
+ONE_VECTOR = ("an RNN returns one vector of `units` numbers per sample, whatever the number "
+              "of timesteps (lesson 1): (None, units).")
+SWAPPED_DATA = ("Input(shape=(timesteps, features)): how many times the data is read is the "
+                "timesteps; how many values are read each time (the sensors) is the features.")
 
 
-KEY_HINTS = {
-    "add": "add([gru_1, gru_1b]) of (None, 16) and (None, 32, 16) does not fail: like Keras, "
-           "rnnlib inserts a time axis into the lower-rank input and adds the same vector at "
-           "every timestep, so the result has the shape of the sequence.",
-}
+def _answer_hint(key, got, want):
+    """A hint for a known wrong answer, or None; a misconception's hint starts with its name."""
+    if got is None or isinstance(got, list):
+        return None
+    if len(got) == 3 == len(want) and want[1] != want[2] and got == (None, want[2], want[1]):
+        return misconception("timesteps and features swapped", SWAPPED_DATA)
+    if key == "dense":
+        return ("Dense maps the 2 numbers of each sample to 10 numbers: (None, 10). There is "
+                "no time axis: Input(shape=(2,)) is (None, 2).")
+    if key == "sensors" and got in ((None, 3), (None, 4)):
+        return ("units, not the timesteps or the features, sets the output's last axis: "
+                "SimpleRNN(6) gives 6 numbers per sample.")
+    if len(got) == 3 and len(want) == 2 and got[0] is None:
+        return ONE_VECTOR
+    return None
 
 
 def _shape_hint(got, want):
     """A friendly sentence about why ``got`` is not ``want``."""
-    if isinstance(want, list):
-        if not isinstance(got, list):
-            return (f"with return_state=True the layer returns a list [output, *states]: "
-                    f"here {len(want)} shapes, e.g. [(None, 3), (None, 3)].")
-        return f"return_state=True gives [output, *states]: {len(want)} shapes, in that order."
     if isinstance(got, list):
         return "this layer returns one tensor, so write one shape (a tuple)."
-    if got is not None and len(got) + 1 == len(want) and got == want[1:]:
+    if len(got) + 1 == len(want) and got == want[1:]:
         return "the batch axis None comes first."
-    if got is not None and len(got) == len(want) and got[0] is not None:
+    if len(got) == len(want) and got[0] is not None:
         return "the batch axis is None (any batch size) and comes first."
-    if got is not None and len(want) == 2 and len(got) == 3:
-        return "without return_sequences=True an RNN returns only its last output (batch, units)."
-    if got is not None and len(want) == 3 and len(got) == 2:
-        return "this layer returns a whole sequence (batch, timesteps, units)."
+    if len(want) == 3 and len(got) == 2:
+        return "an RNN reads (batch, timesteps, features): write both axes after the batch."
     return ""
 
 
@@ -186,8 +180,8 @@ def _parse(predicted, key, code):
         raise AssertionError(f"predicted_shapes has no entry {key!r} ({code}).")
     value = predicted[key]
     if value is None or value is Ellipsis:
-        raise AssertionError(f"predicted_shapes[{key!r}] is still {value!r}: write the output "
-                             f"shape of {code}, e.g. (None, 3).")
+        raise AssertionError(f"predicted_shapes[{key!r}] is still {value!r}: write the shape "
+                             f"for {code}, e.g. (None, 3).")
     if (isinstance(value, (list, tuple)) and value
             and all(isinstance(v, (tuple, list)) for v in value)):     # several outputs
         got = [_as_shape(v) for v in value]
@@ -196,7 +190,7 @@ def _parse(predicted, key, code):
     elif _as_shape(value) is not None:
         return _as_shape(value)
     raise AssertionError(f"predicted_shapes[{key!r}] = {value!r} is not a shape; write a tuple "
-                         "such as (None, 10), or a list of tuples for several outputs.")
+                         "such as (None, 10).")
 
 
 def _check_predictions(predicted, snippets, keys):
@@ -208,23 +202,28 @@ def _check_predictions(predicted, snippets, keys):
     for key in keys:
         code, out = snippets[key]
         got, want = answers[key], _shapes_of(out)
-        if got != want:
-            hint = KEY_HINTS.get(key) or _shape_hint(got, want) or "check each axis again."
-            raise AssertionError(f"predicted_shapes[{key!r}] ({code}): you wrote "
-                                 f"{predicted[key]!r} — {hint}")
+        if got == want:
+            continue
+        wrote = f"predicted_shapes[{key!r}] ({code}): you wrote {predicted[key]!r}"
+        hint = _answer_hint(key, got, want)
+        if hint and hint.startswith("Misconception:"):
+            raise AssertionError(f"{hint}\n{wrote}.")
+        raise AssertionError(f"{wrote} — {hint or _shape_hint(got, want) or 'check each axis again.'}")
 
 
-def check_shapes_basics(predicted_shapes, hidden=False):
-    """Predicted shapes of the lesson's short models, against rnnlib's shape inference."""
+@student_facing
+def check_shapes_models(predicted_shapes, hidden=False):
+    """Predicted output shapes of lesson 1's models, against rnnlib's shape inference."""
     rl.clear_session()
-    snippets = basics_snippets()
-    keys = [k for k in snippets if (k not in VISIBLE["basics"]) == hidden]
+    snippets = models_snippets()
+    keys = [k for k in snippets if (k not in VISIBLE["models"]) == hidden]
     _check_predictions(predicted_shapes, snippets, keys)
 
 
-def check_shapes_encoder(predicted_shapes, hidden=False):
-    """Predicted shapes of the second question's encoder, against rnnlib's shape inference."""
+@student_facing
+def check_shapes_data(predicted_shapes, hidden=False):
+    """The shape of the rl.Input that holds data described in words (batch axis None first)."""
     rl.clear_session()
-    snippets = encoder_snippets()
-    keys = [k for k in snippets if (k not in VISIBLE["encoder"]) == hidden]
+    snippets = data_snippets()
+    keys = [k for k in snippets if (k not in VISIBLE["data"]) == hidden]
     _check_predictions(predicted_shapes, snippets, keys)

@@ -7,8 +7,9 @@ a transposed kernel runs and is caught by its values).
 import numpy as np
 
 import rnnlib as rl
-from .common import (CELL_MATHS, call, check_shape, check_values, misconception,
+from .common import (CELL_MATHS, call, check_shape, check_values, describe, misconception,
                      reference_layer)
+from .feedback import student_facing
 
 HINTS = {
     "bias missing":
@@ -38,11 +39,19 @@ def simple_rnn_weights(features, units, seed):
 
 
 def simple_rnn_variants(run, weights, features, units):
-    """Wrong variants of a SimpleRNN run: ``run(weights, with_h0) -> output``."""
+    """Wrong variants of a SimpleRNN run: ``run(weights, with_h0, **layer_kwargs) -> output``.
+
+    "recurrent part missing" comes before "zero state instead of h0": for one step from
+    h_tm1 they give the same result, and only the first is true of both mistakes.
+    """
     kernel, recurrent_kernel, bias = weights
-    variants = [("zero state instead of h0", run(weights, False)),
+    variants = [("recurrent part missing", run([kernel, 0 * recurrent_kernel, bias], True)),
+                ("zero state instead of h0", run(weights, False)),
                 ("transposed kernel", run([kernel, recurrent_kernel.T, bias], True)),
-                ("bias missing", run([kernel, recurrent_kernel, 0 * bias], True))]
+                ("bias missing", run([kernel, recurrent_kernel, 0 * bias], True)),
+                ("ReLU instead of tanh", run(weights, True, activation="relu")),
+                ("sigmoid instead of tanh", run(weights, True, activation="sigmoid")),
+                ("activation missing", run(weights, True, activation="linear"))]
     if features == units:
         variants += [("transposed kernel", run([kernel.T, recurrent_kernel, bias], True)),
                      ("transposed kernel", run([kernel.T, recurrent_kernel.T, bias], True))]
@@ -51,6 +60,7 @@ def simple_rnn_variants(run, weights, features, units):
 
 # --- Part A: one step ------------------------------------------------------------
 
+@student_facing
 def check_simple_rnn_step(simple_rnn_step, hidden=False):
     """``simple_rnn_step(x_t, h_tm1, kernel, recurrent_kernel, bias)`` -> h_t (batch, units)."""
     cases = [(3, 4, 4, 11), (1, 2, 5, 12), (5, 1, 3, 13)] if hidden else [(2, 3, 4, 1)]
@@ -60,8 +70,8 @@ def check_simple_rnn_step(simple_rnn_step, hidden=False):
         x_t = rng.normal(size=(batch, features))
         h_tm1 = rng.normal(size=(batch, units))
 
-        def run(w, with_h0):
-            layer = reference_layer(rl.layers.SimpleRNN, features, w, units=units)
+        def run(w, with_h0, **kw):
+            layer = reference_layer(rl.layers.SimpleRNN, features, w, units=units, **kw)
             return layer(x_t[:, None, :], initial_state=[h_tm1] if with_h0 else None)
 
         expected = run(weights, True)
@@ -79,16 +89,20 @@ def check_simple_rnn_step(simple_rnn_step, hidden=False):
 
 def _check_count(fn, name, args, expected, variants):
     shown = ", ".join(f"{k}={v}" for k, v in args.items())
-    got = call(fn, **args, name=name, forbid=(), expected=f"the number {expected}")
-    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer, float, np.floating)):
-        raise AssertionError(f"{name}({shown}) returned {got!r} ({type(got).__name__}); "
-                             "expected a whole number.")
+    got = call(fn, **args, name=name, forbid=(), expected=f"the int {expected}")
+    for label, wrong in variants:
+        if isinstance(got, (int, float, np.integer, np.floating)) and got == wrong:
+            raise AssertionError(misconception(label, HINTS[label]) +
+                                 f"\n{name}({shown}) returned {got}; rnnlib counts {expected}.")
+    if isinstance(got, (float, np.floating)) and got == expected:
+        raise AssertionError(f"{name}({shown}) returned {got!r}, a {type(got).__name__}; expected "
+                             f"the int {expected}. A count is a whole number: multiply and add "
+                             "ints (no `/`, no np.float), or return int(...) of an exact result.")
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
+        raise AssertionError(f"{name}({shown}) returned {describe(got)} ({type(got).__name__}); "
+                             f"expected an int, the number of parameters.")
     if got == expected:
         return
-    for label, wrong in variants:
-        if got == wrong:
-            raise AssertionError(f"{name}({shown}) returned {got}; rnnlib counts {expected}.\n"
-                                 + misconception(label, HINTS[label]))
     raise AssertionError(f"{name}({shown}) returned {got}; the layer has {expected} parameters "
                          "(rnnlib's count_params()). Count kernel, recurrent_kernel and bias "
                          "separately, then add them.")
@@ -101,6 +115,7 @@ def _count(layer_class, features, **kwargs):
 PARAM_CASES = {False: [(1, 10), (2, 3)], True: [(3, 4), (16, 16), (512, 16), (7, 1)]}
 
 
+@student_facing
 def check_simple_rnn_params(simple_rnn_params, hidden=False):
     """``simple_rnn_params(features, units)`` equals SimpleRNN's count_params()."""
     for f, u in PARAM_CASES[hidden]:
@@ -109,6 +124,7 @@ def check_simple_rnn_params(simple_rnn_params, hidden=False):
                      [("recurrent kernel not counted", u * (f + 1)), ("bias not counted", u * (f + u))])
 
 
+@student_facing
 def check_gru_params(gru_params, hidden=False):
     """``gru_params(features, units, reset_after=True)`` equals GRU's count_params()."""
     cases = [(f, u, ra) for f, u in PARAM_CASES[hidden] for ra in ([True, False] if hidden else [True])]
@@ -123,6 +139,7 @@ def check_gru_params(gru_params, hidden=False):
                       ("recurrent kernel not counted", 3 * u * (f + (2 if reset_after else 1)))])
 
 
+@student_facing
 def check_lstm_params(lstm_params, hidden=False):
     """``lstm_params(features, units)`` equals LSTM's count_params()."""
     for f, u in PARAM_CASES[hidden]:
@@ -138,12 +155,13 @@ def _make_cell(MySimpleRNNCell, units):
     cell = call(MySimpleRNNCell, units, name="MySimpleRNNCell", forbid=CELL_MATHS,
                 expected="a cell object")
     size = getattr(cell, "state_size", None)
-    if size != units and size != [units]:
+    if size != units and size not in ([units], (units,)):
         raise AssertionError(f"MySimpleRNNCell({units}).state_size is {size!r}; expected {units} "
                              "(the size of the hidden state h, which is also the output).")
     return cell
 
 
+@student_facing
 def check_my_simple_rnn_cell_build(MySimpleRNNCell, hidden=False):
     """``MySimpleRNNCell(units)``: state_size, and ``build(input_shape)`` makes the three weights."""
     for features, units in ([(2, 5), (6, 1)] if hidden else [(3, 4)]):
@@ -161,12 +179,13 @@ def check_my_simple_rnn_cell_build(MySimpleRNNCell, hidden=False):
                                      f"attribute `{attr}`; build must set self.{attr}, shape {shape}.")
             got = np.shape(value)
             if attr == "kernel" and got == (units, features) and features != units:
-                raise AssertionError(f"self.kernel has shape {got}; expected {shape}.\n"
-                                     + misconception("transposed kernel"))
+                raise AssertionError(misconception("transposed kernel") +
+                                     f"\nself.kernel has shape {got}; expected {shape}.")
             check_shape(value, shape, f"cell.{attr} after cell.build((None, {features}))",
                         hint="input_shape[-1] is the number of features.")
 
 
+@student_facing
 def check_my_simple_rnn_cell(MySimpleRNNCell, hidden=False):
     """``rl.layers.RNN(MySimpleRNNCell(units), ...)`` equals ``rl.layers.SimpleRNN`` with the
     same weights; the check assigns cell.kernel, cell.recurrent_kernel and cell.bias."""
@@ -181,8 +200,8 @@ def check_my_simple_rnn_cell(MySimpleRNNCell, hidden=False):
         x = rng.normal(size=(batch, timesteps, features))
         h0 = rng.normal(size=(batch, units))
 
-        def run(w, with_h0):
-            layer = reference_layer(rl.layers.SimpleRNN, features, w, units=units, **flags)
+        def run(w, with_h0, **kw):
+            layer = reference_layer(rl.layers.SimpleRNN, features, w, units=units, **flags, **kw)
             return layer(x, initial_state=[h0] if with_h0 else None)
 
         expected = run(weights, True)
@@ -197,9 +216,10 @@ def check_my_simple_rnn_cell(MySimpleRNNCell, hidden=False):
                    expected="the same result as rl.layers.SimpleRNN with these weights")
         variants = simple_rnn_variants(run, weights, features, units)
         if flags.get("return_state"):
-            if not isinstance(got, list) or len(got) != 2:
-                raise AssertionError(f"{what} returned {type(got).__name__}; with return_state=True "
-                                     "expected [output, h]. Does your cell's call return (h, [h])?")
+            if not isinstance(got, (tuple, list)) or len(got) != 2:
+                raise AssertionError(f"{what} returned {describe(got)}; with return_state=True "
+                                     "expected a pair (output, h). Does your cell's call return "
+                                     "(h, [h])?")
             for k, part in enumerate(["output", "final state h"]):
                 check_values(check_shape(got[k], expected[k].shape, f"{what}: {part}"), expected[k],
                              f"{what}: {part}", hints=HINTS, variants=[(n, v[k]) for n, v in variants])

@@ -9,6 +9,7 @@ import numpy as np
 
 import rnnlib as rl
 from .common import call, check_shape, check_values, reference_layer
+from .feedback import student_facing
 from .ps02_cell import HINTS, simple_rnn_variants, simple_rnn_weights
 
 # (batch, timesteps, features, units, seed)
@@ -68,26 +69,30 @@ def _check_forward(rnn_forward, hidden, return_sequences, go_backwards):
                 "timestep." if return_sequences else
                 "without return_sequences the result is the last output (batch, units).")
         got = check_shape(got, expected.shape, what, hint=hint)
-        check_values(got, expected, what, hints=HINTS,
+        check_values(got, expected, what, hints=HINTS, sequence=return_sequences,
                      variants=forward_variants(run, weights, x, return_sequences, go_backwards))
 
 
+@student_facing
 def check_rnn_forward(rnn_forward, hidden=False):
     """The last output (batch, units), reading forwards."""
     _check_forward(rnn_forward, hidden, return_sequences=False, go_backwards=False)
 
 
+@student_facing
 def check_rnn_forward_sequences(rnn_forward, hidden=False):
     """``return_sequences=True``: every output (batch, timesteps, units)."""
     _check_forward(rnn_forward, hidden, return_sequences=True, go_backwards=False)
 
 
+@student_facing
 def check_rnn_forward_backwards(rnn_forward, hidden=False):
     """``go_backwards=True``, with and without ``return_sequences``."""
     for return_sequences in (False, True):
         _check_forward(rnn_forward, hidden, return_sequences, go_backwards=True)
 
 
+@student_facing
 def check_layer_forward(layer_forward, hidden=False):
     """``layer_forward(layer, x, initial_state=None)`` equals ``layer(x, initial_state)``."""
     flag_sets = [(False, False)] if not hidden else [(True, False), (False, True), (True, True)]
@@ -107,6 +112,6 @@ def check_layer_forward(layer_forward, hidden=False):
             got = check_shape(got, expected.shape, what,
                               hint="pass the layer's return_sequences and go_backwards on.")
             variants = forward_variants(run, weights, x, **flags) if with_h0 else []
-            check_values(got, expected, what, hints=HINTS, variants=variants,
+            check_values(got, expected, what, hints=HINTS, variants=variants, sequence=sequences,
                          hint="layer.get_weights() is [kernel, recurrent_kernel, bias]; without "
                               "initial_state the layer starts from zeros (batch, units).")

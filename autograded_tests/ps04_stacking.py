@@ -11,9 +11,10 @@ import warnings
 import numpy as np
 
 import rnnlib as rl
-from rnnlib.engine import Layer
+from rnnlib.engine import Layer, flatten
 
 from .common import _close, _isfinite, call, check_shape, check_values, match_misconceptions, reference_layer
+from .feedback import student_facing
 
 #: The methods that work out shapes in rnnlib: a student who predicts shapes must not run them.
 SHAPE_INFERENCE = ((Layer, "__call__"),)
@@ -35,14 +36,15 @@ def compare(got, expected, what, variants=None, hints=None, atol=1e-6, hint=""):
         if not isinstance(got, (list, tuple)) or len(got) != len(expected):
             kind = type(got).__name__
             n = f" of {len(got)}" if isinstance(got, (list, tuple)) else ""
-            raise AssertionError(f"{what} should be a list of {len(expected)} arrays "
+            raise AssertionError(f"{what} should be a tuple (or list) of {len(expected)} arrays "
                                  f"(shapes {[np.shape(e) for e in expected]}); got a {kind}{n}."
                                  + (f" {hint}" if hint else ""))
         for k, (g, e) in enumerate(zip(got, expected)):
             compare(g, e, f"{what}[{k}]", atol=atol, hint=hint)
         return
     got = check_shape(got, np.shape(expected), what, hint)
-    check_values(got, expected, what, rtol=1e-5, atol=atol, hint=hint)
+    check_values(got, expected, what, rtol=1e-5, atol=atol, hint=hint,
+                 sequence=np.ndim(expected) == 3)
 
 
 def swap_time_batch(a):
@@ -77,6 +79,7 @@ def _stack_case(seed, batch, timesteps, features, units_list, flags):
     return x, weights, list(flags)
 
 
+@student_facing
 def check_stack_forward(stack_forward, hidden=False):
     """stack_forward(x, layers_weights, return_sequences_flags) == a stack of SimpleRNN."""
     cases = ([_stack_case(40, 3, 5, 2, [4, 3], [True, False]),
@@ -191,6 +194,7 @@ def _normalise_shapes(value, what):
     return out
 
 
+@student_facing
 def check_stack_output_shapes(stack_output_shapes, hidden=False):
     """stack_output_shapes(input_shape, layers) == rnnlib's shape inference, layer by layer."""
     for input_shape, make_layers in SHAPE_CASES["hidden" if hidden else "visible"]:
@@ -253,6 +257,7 @@ def _rank_warnings(caught):
     return [str(w.message) for w in caught if "different rank" in str(w.message)]
 
 
+@student_facing
 def check_encoder_fix(encoder_fix, hidden=False):
     """``encoder_fix`` names one flag on one layer; applied, add no longer broadcasts."""
     if not isinstance(encoder_fix, dict) or set(encoder_fix) != {"layer", "flag", "value"}:
@@ -288,6 +293,37 @@ def _layers_of(model, kind):
     return [layer for layer in model.layers if type(layer).__name__ == kind]
 
 
+def layer_shapes(model):
+    """[(layer name, type, output shape)] of every layer call in ``model``, in graph order."""
+    rows = []
+    for node in model._nodes:
+        shapes = [tuple(t.shape) for t in flatten(node.outputs)]
+        rows.append((node.layer.name, type(node.layer).__name__,
+                     shapes[0] if len(shapes) == 1 else shapes))
+    return rows
+
+
+def first_shape_difference(model, reference):
+    """None when every layer of ``model`` has a twin of the same type and output shape in
+    ``reference`` (the order of parallel branches may differ), else a sentence naming the
+    first layer of ``model`` that has none."""
+    left = [(kind, shape) for _, kind, shape in layer_shapes(reference)]
+    for name, kind, shape in layer_shapes(model):
+        if (kind, shape) in left:
+            left.remove((kind, shape))
+            continue
+        same_kind = sorted({str(s) for k, s in left if k == kind})
+        there = (f"its {kind} layers output {', '.join(same_kind)}" if same_kind else
+                 f"it has no other {kind} layer")
+        return (f"layer `{name}` ({kind}) outputs {shape}; no {kind} of the repaired encoder "
+                f"outputs that ({there}).")
+    if left:
+        kind, shape = left[0]
+        return f"the repaired encoder has a {kind} with output {shape} that yours lacks."
+    return None
+
+
+@student_facing
 def check_build_fixed_encoder(build_fixed_encoder, hidden=False):
     """build_fixed_encoder() returns an rl.Model from rl.Input(shape=(32, 32, 16)) whose
     add gets two (None, 32, 16) inputs and whose output is (None, 32, 32, 17)."""
@@ -323,8 +359,15 @@ def check_build_fixed_encoder(build_fixed_encoder, hidden=False):
     if shapes != [(None, 32, 16)] * 2:
         raise AssertionError(f"Misconception: {BROADCAST} — add receives {shapes}.\n"
                              f"Hint: {BROADCAST_HINT}")
-    backwards = sum(g.go_backwards for g in grus)
     reference, _ = so_encoder(dict(layer="gru_1", flag="return_sequences", value=True))
+    difference = first_shape_difference(model, reference)
+    if difference:
+        raise AssertionError(
+            f"Your encoder's output shape is right, but not every layer's: {difference}\n"
+            "Hint: print build_fixed_encoder().summary() and read its Output Shape column: "
+            "Reshape (None, 32, 512), every GRU (None, 32, 16), add (None, 32, 16), gru_2 and "
+            "gru_2b concatenated on the last axis (None, 32, 32), Reshape (None, 32, 32, 1).")
+    backwards = sum(g.go_backwards for g in grus)
     if backwards != 2 or model.count_params() != reference.count_params():
         raise AssertionError(
             f"The encoder has {model.count_params()} parameters and {backwards} GRUs with "

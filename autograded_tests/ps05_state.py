@@ -13,7 +13,8 @@ from rnnlib.layers.gru import GRUCell
 from rnnlib.layers.lstm import LSTMCell
 from rnnlib.layers.rnn import RNN
 
-from .common import CELL_MATHS, RNN_LOOP, call, float64, reference_layer
+from .common import CELL_MATHS, RNN_LOOP, call, describe, float64, reference_layer
+from .feedback import student_facing
 from .ps04_stacking import SHAPE_INFERENCE, compare, random_weights
 
 
@@ -47,6 +48,7 @@ def reference_lstm_step(x_t, h_tm1, c_tm1, kernel, recurrent_kernel, bias):
     return [h, c]
 
 
+@student_facing
 def check_lstm_step(lstm_step, hidden=False):
     """lstm_step(x_t, h_tm1, c_tm1, kernel, recurrent_kernel, bias) -> (h, c), as LSTMCell."""
     cases = [(50, 3, 2, 4)] if not hidden else [(51, 2, 5, 3), (52, 4, 3, 3), (53, 1, 1, 6)]
@@ -56,15 +58,17 @@ def check_lstm_step(lstm_step, hidden=False):
         got = call(lstm_step, x_t, h_tm1, c_tm1, *weights, name="lstm_step",
                    expected=f"a pair (h, c) of arrays of shape {(batch, units)}")
         zero = np.zeros_like(h_tm1)
+        kernel, recurrent_kernel, bias = weights
         variants = [
             ("gates in the wrong order (i|f|o|g)", reference_lstm_step(
                 x_t, h_tm1, c_tm1, *_permute(weights, [0, 1, 3, 2], units))),
-            ("zero state instead of h0", reference_lstm_step(x_t, zero, c_tm1, *weights)),
+            ("recurrent part missing", reference_lstm_step(        # = h_tm1 zero, c_tm1 kept
+                x_t, h_tm1, c_tm1, kernel, 0 * recurrent_kernel, bias)),
             ("zero state instead of h0", reference_lstm_step(x_t, zero, zero, *weights)),
             ("h and c swapped", reference_lstm_step(x_t, h_tm1, c_tm1, *weights)[::-1]),
         ]
         if not isinstance(got, (list, tuple)):
-            raise AssertionError(f"lstm_step should return a pair (h, c); got {type(got).__name__}. "
+            raise AssertionError(f"lstm_step should return a pair (h, c); got {describe(got)}. "
                                  "Write `return h, c`.")
         compare(list(got), expected, f"lstm_step(x_t {x_t.shape}, h_tm1, c_tm1, ...) -> (h, c)",
                 variants,
@@ -108,6 +112,8 @@ def gru_variants(x_t, h_tm1, weights, reset_after):
             x_t, h_tm1, *_permute(weights, [1, 0, 2], u), reset_after=reset_after)),
         ("zero state instead of h0", reference_gru_step(
             x_t, 0 * h_tm1, *weights, reset_after=reset_after)),
+        ("recurrent part missing", reference_gru_step(
+            x_t, h_tm1, kernel, 0 * recurrent_kernel, bias, reset_after=reset_after)),
         ("update gate used the other way round", gru_maths(
             x_t, h_tm1, kernel, recurrent_kernel, b_in, b_rec, reset_after, swap_z=True)),
     ]
@@ -134,6 +140,7 @@ GRU_HINTS = {
 }
 
 
+@student_facing
 def check_gru_step(gru_step, hidden=False, reset_after=True):
     """gru_step(x_t, h_tm1, kernel, recurrent_kernel, bias, reset_after) -> h, as GRUCell."""
     cases = [(60, 3, 2, 4)] if not hidden else [(61, 2, 5, 3), (62, 4, 3, 3), (63, 1, 1, 5)]
@@ -189,6 +196,7 @@ def _chunked(layer, x, chunk, carry):
     return [np.concatenate(outputs, axis=1), new]
 
 
+@student_facing
 def check_stream_in_chunks(stream_in_chunks, hidden=False):
     """stream_in_chunks(layer, x, chunk) -> (outputs, states) equals one run of the layer."""
     cases = ([("LSTM", 4, 3, 2, 12, 4)] if not hidden else
@@ -207,7 +215,7 @@ def check_stream_in_chunks(stream_in_chunks, hidden=False):
                 f"{max(seen)} timesteps at once. Call it on x[:, start:start + chunk] for each "
                 "chunk, and pass the states it returns as the next call's initial_state.")
         if not isinstance(got, (list, tuple)) or len(got) != 2:
-            raise AssertionError(f"{what} should return a pair (outputs, states); got {got!r:.200}.")
+            raise AssertionError(f"{what} should return a pair (outputs, states); got {describe(got)}.")
         zeros = [np.zeros_like(s) for s in states]
         variants = {"state not carried between chunks": _chunked(layer, x, chunk, lambda s: None)}
         if kind == "LSTM":
@@ -221,7 +229,7 @@ def check_stream_in_chunks(stream_in_chunks, hidden=False):
                     "as initial_state."},
                 atol=1e-5,
                 hint="outputs are the chunks' outputs joined along time (axis 1); states are the "
-                     "states the last chunk returned (a list: [h] for GRU, [h, c] for LSTM).")
+                     "states the last chunk returned ([h] for GRU, [h, c] for LSTM; a list or a tuple).")
 
 
 # --- Part D: return_state_shapes -------------------------------------------------------
@@ -234,12 +242,13 @@ def reference_state_shapes(kind, batch, timesteps, units, return_sequences):
 STATE_HINTS = {
     "only the LSTM has a cell state c": "SimpleRNN and GRU carry one state h; only the LSTM "
                                         "carries two, h and c.",
-    "the LSTM's cell state c left out": "an LSTM returns [output, h, c]: its two states h and c.",
+    "the LSTM's cell state c left out": "an LSTM with return_state=True returns (output, h, c): its two states h and c.",
     "return_sequences changes the states": "the states are always the LAST states, (batch, units); "
                                            "return_sequences changes only the output.",
 }
 
 
+@student_facing
 def check_return_state_shapes(return_state_shapes, hidden=False):
     """return_state_shapes(kind, batch, timesteps, units, return_sequences) == what the
     layer with return_state=True returns: a list of shapes."""
@@ -258,7 +267,7 @@ def check_return_state_shapes(return_state_shapes, hidden=False):
             got = [tuple(int(d) for d in s) for s in got]
         except (TypeError, ValueError):
             raise AssertionError(f"{what} should be a list of shape tuples like "
-                                 f"{expected}; got {got!r:.200}.") from None
+                                 f"{expected}; got {describe(got)}.") from None
         if got == expected:
             continue
         output, state = expected[0], (batch, units)
@@ -269,6 +278,6 @@ def check_return_state_shapes(return_state_shapes, hidden=False):
             if got == shapes:
                 raise AssertionError(f"Misconception: {name} — {STATE_HINTS[name]}\n"
                                      f"{what}: expected {expected}, got {got}.")
-        raise AssertionError(f"{what}: expected {expected}, got {got}.\nHint: the list is "
-                             "[output, *states]; the output is (batch, timesteps, units) with "
+        raise AssertionError(f"{what}: expected {expected}, got {got}.\nHint: the shapes are "
+                             "those of (output, *states); the output is (batch, timesteps, units) with "
                              "return_sequences, else (batch, units); each state is (batch, units).")

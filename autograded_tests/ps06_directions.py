@@ -10,6 +10,7 @@ import numpy as np
 import rnnlib as rl
 
 from .common import call, reference_layer
+from .feedback import student_facing
 from .ps04_stacking import compare, random_weights, swap_time_batch
 
 MERGES = {"concat": lambda a, b: np.concatenate([a, b], axis=-1), "sum": np.add,
@@ -89,7 +90,7 @@ def _check_bidirectional(fn, cases):
                 f"return_sequences={rs})")
         shape = ([e.shape for e in expected] if merge_mode is None else expected.shape)
         got = call(fn, x, fwd, bwd, merge_mode, rs, name="bidirectional_forward",
-                   expected=f"{'a list of two arrays of shapes' if merge_mode is None else 'an array of shape'} {shape}")
+                   expected=f"{'a pair (tuple or list) of arrays of shapes' if merge_mode is None else 'an array of shape'} {shape}")
         compare(got, expected, what, bidirectional_variants(x, fwd, bwd, merge_mode, rs),
                 BIDIRECTIONAL_HINTS,
                 hint="the forward direction reads x[:, 0] ... x[:, -1]; the backward one reads "
@@ -98,6 +99,7 @@ def _check_bidirectional(fn, cases):
                      "last outputs of both are merged.")
 
 
+@student_facing
 def check_bidirectional_forward(bidirectional_forward, hidden=False):
     """bidirectional_forward(x, fwd_weights, bwd_weights, "concat", return_sequences)."""
     cases = ([(90, 2, 5, 3, 4, "concat", True), (91, 3, 4, 2, 3, "concat", False)] if not hidden
@@ -106,6 +108,7 @@ def check_bidirectional_forward(bidirectional_forward, hidden=False):
     _check_bidirectional(bidirectional_forward, cases)
 
 
+@student_facing
 def check_bidirectional_merge_modes(bidirectional_forward, hidden=False):
     """bidirectional_forward with merge_mode "sum", "mul", "ave" and None."""
     rs = not hidden
@@ -166,6 +169,7 @@ def _mask_case(seed, batch, timesteps, features, units, pattern):
     return x, mask, h0, random_weights(rng, features, units)
 
 
+@student_facing
 def check_masked_forward(masked_forward, hidden=False, return_sequences=True):
     """masked_forward(x, mask, h0, kernel, recurrent_kernel, bias, return_sequences) equals
     SimpleRNN(...)(x, initial_state=[h0], mask=mask)."""

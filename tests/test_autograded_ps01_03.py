@@ -180,41 +180,50 @@ def test_to_timesteps_error_garbage(hidden):
         check(garbage_functions(None)["not_implemented"], hidden=hidden)
 
 
+PREDICTION_KEYS = [*ps01_timesteps.models_snippets(), *ps01_timesteps.data_snippets()]
 PREDICTION_GARBAGE = {
     "none": None,
     "empty": {},
     "list": [(None, 10)],
-    "strings": {k: "(None, 10)" for k in ps01_timesteps.basics_snippets()},
-    "ellipsis": {k: ... for k in ps01_timesteps.basics_snippets()},
-    "nested_garbage": {k: [[1, [2]], "x"] for k in ps01_timesteps.basics_snippets()},
+    "strings": {k: "(None, 10)" for k in PREDICTION_KEYS},
+    "ellipsis": {k: ... for k in PREDICTION_KEYS},
+    "nested_garbage": {k: [[1, [2]], "x"] for k in PREDICTION_KEYS},
 }
 
 
 @pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
 @pytest.mark.parametrize("kind", sorted(PREDICTION_GARBAGE))
-@pytest.mark.parametrize("check", [ps01_timesteps.check_shapes_basics,
-                                   ps01_timesteps.check_shapes_encoder], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("check", [ps01_timesteps.check_shapes_models,
+                                   ps01_timesteps.check_shapes_data], ids=lambda c: c.__name__)
 def test_prediction_garbage_fails_with_a_helpful_assertion(check, kind, hidden):
     with pytest.raises(AssertionError, match="predicted_shapes"):
         check(copy.deepcopy(PREDICTION_GARBAGE[kind]), hidden=hidden)
 
 
 @pytest.mark.parametrize("answer, match", [
-    ({"simple_rnn": (10,)}, "the batch axis None comes first"),
-    ({"simple_rnn": [None, 10]}, None),                          # a list is a fine shape
-    ({"return_state": ((None, 4), (None, 4))}, None),            # so is a tuple of shapes
-    ({"return_sequences": (None, 10)}, "returns a whole sequence"),
-    ({"simple_rnn": (32, 10)}, "batch axis is None"),
-], ids=["batch_missing", "list_accepted", "tuple_of_shapes_accepted", "sequence_expected",
-        "batch_fixed"])
+    ({"two_timesteps": (10,)}, "the batch axis None comes first"),
+    ({"two_timesteps": [None, 10]}, None),                       # a list is a fine shape
+    ({"two_timesteps": (32, 10)}, "batch axis is None"),
+    ({"dense": (None, 2, 10)}, "There is no time axis"),
+    ({"sensors": (None, 4)}, "units, not the timesteps or the features"),
+    ({"one_timestep": (None, 1, 10)}, "whatever the number of timesteps"),
+    ({"one_sensor": (None, 12)}, "write both axes after the batch"),
+    ({"one_sensor": (None, 1, 12)}, "^Misconception: timesteps and features swapped"),
+], ids=["batch_missing", "list_accepted", "batch_fixed", "dense_has_no_time_axis",
+        "units_set_the_last_axis", "one_vector_per_sample", "features_axis_missing",
+        "data_swapped"])
 def test_prediction_messages(answer, match):
     predicted = dict(_reference("ps01_timesteps", "predicted_shapes"), **answer)
+    checks = (ps01_timesteps.check_shapes_models, ps01_timesteps.check_shapes_data)
     if match is None:
-        ps01_timesteps.check_shapes_basics(predicted)
-        ps01_timesteps.check_shapes_basics(predicted, hidden=True)
+        for check in checks:
+            check(predicted)
+            check(predicted, hidden=True)
     else:
         with pytest.raises(AssertionError, match=match):
-            ps01_timesteps.check_shapes_basics(predicted)
+            for check in checks:
+                check(predicted)
+                check(predicted, hidden=True)
 
 
 def _broken_cells():
@@ -370,7 +379,7 @@ def test_call_does_not_let_the_student_change_the_inputs():
 @pytest.mark.slow
 def test_predicted_shapes_and_param_counts_agree_with_keras():
     keras = pytest.importorskip("keras")
-    for snippets in (ps01_timesteps.basics_snippets, ps01_timesteps.encoder_snippets):
+    for snippets in (ps01_timesteps.models_snippets, ps01_timesteps.data_snippets):
         ours = {k: ps01_timesteps._shapes_of(out) for k, (_, out) in snippets().items()}
         theirs = {k: ps01_timesteps._shapes_of(out) for k, (_, out) in snippets(keras).items()}
         assert ours == theirs

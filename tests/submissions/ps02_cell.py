@@ -12,9 +12,28 @@ def _step(body):
 
 VARIANTS = {
     # the step and the cell built on it fail (3 + 3); build and the counts pass (1 + 3)
+    # for one step a zero h_tm1 and a missing h_tm1 @ recurrent_kernel give the same h_t:
+    # the feedback names what is true of both
     "zero_state": dict(cells={"simple_rnn_step": _step(
         "np.tanh(x_t @ kernel + np.zeros_like(h_tm1) @ recurrent_kernel + bias)")},
-        score=4, feedback=["Misconception: zero state instead of h0"]),
+        score=4, feedback=["Misconception: recurrent part missing", "with a zero state in its place"]),
+    # issue 11: was told "zero state instead of h0"
+    "no_recurrent_part": dict(cells={"simple_rnn_step": _step("np.tanh(x_t @ kernel + bias)")},
+                              score=4, feedback=["Misconception: recurrent part missing"]),
+    # issue 11: these got only "wrong values"
+    "relu": dict(cells={"simple_rnn_step": _step(
+        "np.maximum(0, x_t @ kernel + h_tm1 @ recurrent_kernel + bias)")},
+        score=4, feedback=["Misconception: ReLU instead of tanh"]),
+    # issue 11: renamed parameters were told "It was called with no arguments"
+    "renamed_parameters": dict(cells={"simple_rnn_params": '''
+def simple_rnn_params(n_features, n_units):
+    return n_units * (n_features + n_units + 1)
+'''}, score=9, feedback=["Its parameters are (n_features, n_units); the check passes features, units"]),
+    # issue 11: 120.0 passed where the int 120 is asked for
+    "float_count": dict(cells={"simple_rnn_params": '''
+def simple_rnn_params(features, units):
+    return units * (features + units + 1) / 1
+'''}, score=9, feedback=["returned 120.0, a float; expected the int 120"]),
     "transposed_kernel": dict(cells={"simple_rnn_step": _step(
         "np.tanh(x_t @ kernel + h_tm1 @ recurrent_kernel.T + bias)")},
         score=4, feedback=["Misconception: transposed kernel"]),

@@ -43,6 +43,13 @@ VARIANTS = {
         "        h = simple_rnn_step(x[t], h, kernel, recurrent_kernel, bias)\n"
         "        outputs.append(h)")},
         score=0, feedback=["Misconception: time-major layout"]),
+    # issue 11: got only "wrong values". h[:] = ... writes into the one array that every
+    # entry of outputs is: the last output passes (Part A), every sequence fails
+    "in_place_update": dict(cells={"rnn_forward": _forward(
+        "    h = h0.copy()\n    for t in order:\n"
+        "        h[:] = simple_rnn_step(x[:, t], h, kernel, recurrent_kernel, bias)\n"
+        "        outputs.append(h)")},
+        score=3, feedback=["Misconception: every timestep holds the last output"]),
     "calls_rnnlib": dict(cells={"rnn_forward": '''
 import rnnlib as rl
 

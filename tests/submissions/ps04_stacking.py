@@ -83,6 +83,22 @@ def build_fixed_encoder():
     output = rl.layers.concatenate([feature_map, expanded], axis=3)
     return rl.Model(feature_map, output)
 '''}, score=8, feedback=["Misconception: add broadcasts a vector across timesteps"]),
+    # issue 11: was accepted (right output shape and parameter count): gru_2 and gru_2b
+    # joined along time, (None, 64, 16), which Reshape((32, 32, 1)) happens to take
+    "concatenate_on_time": dict(cells={"build_fixed_encoder": '''
+def build_fixed_encoder():
+    feature_map = rl.Input(shape=(32, 32, 16))
+    x = rl.layers.Reshape((32, 512))(feature_map)
+    gru_1 = rl.layers.GRU(16, return_sequences=True)(x)
+    gru_1b = rl.layers.GRU(16, return_sequences=True, go_backwards=True)(x)
+    merged = rl.layers.add([gru_1, gru_1b])
+    gru_2 = rl.layers.GRU(16, return_sequences=True)(merged)
+    gru_2b = rl.layers.GRU(16, return_sequences=True, go_backwards=True)(merged)
+    both = rl.layers.concatenate([gru_2, gru_2b], axis=1)
+    expanded = rl.layers.Reshape((32, 32, 1))(both)
+    output = rl.layers.concatenate([feature_map, expanded], axis=3)
+    return rl.Model(feature_map, output)
+'''}, score=8, feedback=["(Concatenate) outputs (None, 64, 16); no Concatenate of the repaired encoder"]),
     # "fixes" the twin instead: then add gets two vectors and gru_2 has no sequence to read
     "fix_on_wrong_layer": dict(cells={"encoder_fix": '''
 encoder_fix = {"layer": "gru_1b", "flag": "return_sequences", "value": False}

@@ -48,9 +48,15 @@ VARIANTS = {
     "gates_ifog": dict(cells={"lstm_step": _LSTM.replace("H @", "h_tm1 @").replace(
         "CANDIDATE", "3 * u:").replace("OUTPUT_GATE", "2 * u:3 * u")},
         score=7, feedback=["Misconception: gates in the wrong order (i|f|o|g)"]),
+    # starts from zeros instead of (h_tm1, c_tm1)
     "zero_state": dict(cells={"lstm_step": _LSTM.replace("H @", "np.zeros_like(h_tm1) @").replace(
+        "f * c_tm1", "f * np.zeros_like(c_tm1)").replace(
         "CANDIDATE", "2 * u:3 * u").replace("OUTPUT_GATE", "3 * u:")},
         score=7, feedback=["Misconception: zero state instead of h0"]),
+    # leaves out h_tm1 @ recurrent_kernel (the same result as a zero h_tm1 with c_tm1 kept)
+    "no_recurrent_part": dict(cells={"lstm_step": _LSTM.replace("H @ recurrent_kernel + ", "").replace(
+        "CANDIDATE", "2 * u:3 * u").replace("OUTPUT_GATE", "3 * u:")},
+        score=7, feedback=["Misconception: recurrent part missing"]),
     "calls_rnnlib": dict(cells={"lstm_step": '''
 def lstm_step(x_t, h_tm1, c_tm1, kernel, recurrent_kernel, bias):
     cell = rl.layers.LSTMCell(h_tm1.shape[1])
