@@ -8,10 +8,13 @@ BIN    := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export KERAS_BACKEND := torch
 
-.PHONY: course test release benchmark clean-generated help
+WORKSPACE := workspace
+
+.PHONY: course workspace check test release benchmark clean-generated help
 
 help:
-	@echo "make course     open the course in JupyterLab (installs into .venv on first use)"
+	@echo "make course     open your workspace in JupyterLab: lessons and assignments (installs into .venv on first use)"
+	@echo "make check ps02 grade your workspace's ps02 notebook as the instructor's autograde would"
 	@echo "make test       run every test (installs the test and Keras-reference extras)"
 	@echo "make release    nbgrader: generate release/ for every assignment in source/"
 	@echo "make benchmark  print rnnlib's speed against PyTorch and Keras"
@@ -32,8 +35,22 @@ $(VENV)/.test: $(VENV)/.course
 # JupyterLab refuses to run as root unless told; containers often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-course: $(VENV)/.course
-	$(BIN)/jupyter lab $(ROOT_FLAG) course/
+# The learner's workspace/ (git-ignored): copies of the lessons and the student versions
+# of the assignments, brought up to date on every run without overwriting an edited
+# notebook; its own Jupyter config shows nbgrader's student tools only.
+course: workspace
+	JUPYTER_CONFIG_DIR="$(abspath $(WORKSPACE))/.jupyter" $(BIN)/jupyter lab $(ROOT_FLAG) $(WORKSPACE)/
+
+workspace: $(VENV)/.course
+	$(BIN)/python -m autograded_tests.workspace --workspace $(WORKSPACE)
+
+# `make check ps02` (or ps02_cell, or several; none: every assignment): the self-check.
+ifeq (check,$(firstword $(MAKECMDGOALS)))
+CHECK_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+$(eval $(CHECK_ARGS):;@:)
+endif
+check: $(VENV)/.course
+	$(BIN)/unrolled-check --workspace $(WORKSPACE) $(CHECK_ARGS)
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest

@@ -48,11 +48,14 @@ def free_port():
 
 
 class LabServer:
-    """``jupyter lab`` on ``root_dir``, with no token or password, until ``stop()``."""
+    """``jupyter lab`` on ``root_dir``, with no token or password, until ``stop()``.
 
-    def __init__(self, root_dir, home, timeout=90):
+    ``config_dir`` (default: an empty folder in ``home``) is the JUPYTER_CONFIG_DIR, e.g.
+    a copy of a learner's ``workspace/.jupyter``."""
+
+    def __init__(self, root_dir, home, timeout=90, config_dir=None):
         self.root_dir, self.home = Path(root_dir), Path(home)
-        self.env = self._isolated_env()
+        self.env = self._isolated_env(config_dir)
         self.log_path = self.home / "jupyter-lab.log"
         self._write_lab_settings()
         self._log = open(self.log_path, "wb")
@@ -68,11 +71,11 @@ class LabServer:
             self.stop()
             raise
 
-    def _isolated_env(self):
+    def _isolated_env(self, config_dir):
         env = dict(os.environ)
-        for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+        for var, sub in [("JUPYTER_CONFIG_DIR", config_dir or "config"), ("JUPYTER_DATA_DIR", "data"),
                          ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")]:
-            env[var] = str(self.home / sub)
+            env[var] = str(self.home / sub)          # an absolute config_dir stays as it is
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         for var in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_PREFER_ENV_PATH",
                     "JUPYTER_TOKEN", "JUPYTER_PORT"):
@@ -106,6 +109,25 @@ class LabServer:
                     pass  # info file half written, or server not listening yet
             time.sleep(0.2)
         raise TimeoutError(f"jupyter lab did not answer in {timeout} s:\n" + self.log_tail())
+
+    def get(self, path):
+        """GET ``path`` (e.g. '/lab'): (HTTP status, body text); no redirects followed."""
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+        try:
+            with urllib.request.build_opener(NoRedirect).open(f"{self.url}{path}", timeout=30) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(errors="replace")
+
+    def page_config(self, path="/lab"):
+        """The JupyterLab page's configuration (the JSON in ``#jupyter-config-data``)."""
+        status, body = self.get(path)
+        m = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                      body, re.S)
+        assert status == 200 and m, f"GET {path}: {status}\n{body[:500]}"
+        return json.loads(m.group(1))
 
     def api(self, path):
         """GET a Jupyter Server REST endpoint, e.g. 'kernels'; the decoded JSON."""
