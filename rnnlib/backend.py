@@ -50,6 +50,12 @@ def _selu(x):
     return scale * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
 
+def _softmax(x):
+    # over the last axis, shifted by the maximum so that exp never overflows
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 ACTIVATIONS = {
     "tanh": np.tanh,
     "sigmoid": _sigmoid,
@@ -64,7 +70,47 @@ ACTIVATIONS = {
     "swish": lambda x: x * _sigmoid(x),
     "silu": lambda x: x * _sigmoid(x),
     "exponential": np.exp,
+    "softmax": _softmax,
 }
+
+
+# --- their backward passes: dL/dz from z (the input), y = f(z) and dL/dy ---------------
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+
+BACKWARDS = {
+    "tanh": lambda z, y, d: d * (1 - y * y),
+    "sigmoid": lambda z, y, d: d * y * (1 - y),
+    "hard_sigmoid": lambda z, y, d: d * ((z > -3) & (z < 3)) / 6.0,
+    "relu": lambda z, y, d: d * (z > 0),
+    "relu6": lambda z, y, d: d * ((z > 0) & (z < 6)),
+    "linear": lambda z, y, d: d,
+    "softsign": lambda z, y, d: d / (1 + np.abs(z)) ** 2,
+    "softplus": lambda z, y, d: d * _sigmoid(z),
+    "elu": lambda z, y, d: d * np.where(z > 0, 1.0, y + 1),
+    "selu": lambda z, y, d: d * np.where(z > 0, _SELU_SCALE, y + _SELU_SCALE * _SELU_ALPHA),
+    "swish": lambda z, y, d: d * _swish_slope(z),
+    "silu": lambda z, y, d: d * _swish_slope(z),
+    "exponential": lambda z, y, d: d * y,
+    "softmax": lambda z, y, d: y * (d - (d * y).sum(axis=-1, keepdims=True)),
+}
+
+
+def _swish_slope(z):
+    s = _sigmoid(z)
+    return s * (1 + z * (1 - s))
+
+
+def activation_backward(fn, z, y, d_y):
+    """dL/dz for y = fn(z), given dL/dy: the chain rule through one activation."""
+    name = activation_name(fn)
+    if ACTIVATIONS.get(name) is not fn:
+        raise TypeError(
+            f"rnnlib cannot differentiate the activation {name!r} (a function of your own). "
+            f"Use one of the named activations {sorted(ACTIVATIONS)} to train, or compute "
+            "the gradient in a cell of your own with a backward method."
+        )
+    return BACKWARDS[name](z, y, d_y)
 
 
 def get_activation(identifier):
@@ -109,6 +155,15 @@ def orthogonal(shape, rng, dtype):
     return q[:rows, :cols].astype(dtype)
 
 
+_GLOBAL_RNG = np.random.default_rng()
+
+
+def reset_global_rng(seed=None):
+    """Restart the generator that unseeded initializers draw from (``rl.utils.set_random_seed``)."""
+    global _GLOBAL_RNG
+    _GLOBAL_RNG = np.random.default_rng(seed)
+
+
 def make_rng(seed):
-    """A NumPy Generator: reproducible with ``seed=``, fresh entropy without."""
-    return np.random.default_rng(seed)
+    """A NumPy Generator: a new one from ``seed``, or the global one (``set_random_seed``)."""
+    return _GLOBAL_RNG if seed is None else np.random.default_rng(seed)

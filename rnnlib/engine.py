@@ -6,6 +6,7 @@ and records a ``Node``, so a whole model can be checked before any data exists.
 Both paths validate first, with the same checks, then either compute or infer.
 """
 import re
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -96,12 +97,26 @@ class Node:
         self.input_tensors = [t for t in flatten((args, list(kwargs.values())))
                               if isinstance(t, SymbolicTensor)]
 
-    def run(self, values):
-        """Call the layer eagerly, ``values`` mapping each symbolic tensor to an array."""
+    def arguments(self, values):
+        """The call's (args, kwargs) with each symbolic tensor replaced by its array in ``values``."""
         def sub(s):
             return pack_like(s, [values[id(t)] if isinstance(t, SymbolicTensor) else t
                                  for t in flatten(s)])
-        return self.layer(*sub(list(self.args)), **{k: sub(v) for k, v in self.kwargs.items()})
+        return sub(list(self.args)), {k: sub(v) for k, v in self.kwargs.items()}
+
+    def run(self, values):
+        """Call the layer eagerly, ``values`` mapping each symbolic tensor to an array."""
+        args, kwargs = self.arguments(values)
+        return self.layer(*args, **kwargs)
+
+
+class Grads(NamedTuple):
+    """What ``Layer.backward`` returns.  ``h`` maps a recurrent layer's name to dL/dh_t,
+    (batch, timesteps, units), t in the order the layer read its input."""
+    inputs: Any
+    weights: list
+    initial_state: Optional[list] = None
+    h: Optional[dict] = None
 
 
 class Layer:
@@ -125,13 +140,17 @@ class Layer:
     def __call__(self, inputs, **kwargs):
         if is_symbolic((inputs, list(kwargs.values()))):
             return self._call_symbolic(inputs, **kwargs)
+        return self.call(self._prepare(inputs, kwargs), **kwargs)
+
+    def _prepare(self, inputs, kwargs):
+        """Arrays of the layer's dtype, checked (and the weights built) before any arithmetic."""
         inputs = self._to_arrays(inputs)
         shapes = _shapes_of(inputs)
         self.check(shapes, **kwargs)
         if not self.built:
             self.build(shapes)
             self.built = True
-        return self.call(inputs, **kwargs)
+        return inputs
 
     def _call_symbolic(self, inputs, **kwargs):
         shapes = _shapes_of(inputs)
@@ -164,6 +183,26 @@ class Layer:
 
     def call(self, inputs, **kwargs):
         raise NotImplementedError
+
+    # --- learning: the backward pass sits beside the forward --------------
+    def forward(self, inputs, **kwargs):
+        """As ``layer(inputs)`` on arrays, and also what ``backward`` needs: (outputs, cache)."""
+        return self.call_for_backward(self._prepare(inputs, kwargs), **kwargs)
+
+    def call_for_backward(self, inputs, **kwargs):
+        """``call``, keeping its inputs and outputs for ``backward`` (override to keep more)."""
+        outputs = self.call(inputs, **kwargs)
+        return outputs, (inputs, outputs)
+
+    def backward(self, cache, d_outputs):
+        """dL/d(outputs) -> ``Grads(inputs, weights, initial_state, h)``: dL/d(inputs) in the
+        structure of the inputs, dL/d(weight) for each of ``self.weights``, and, for recurrent
+        layers, dL/d(initial_state) and dL/dh_t."""
+        raise TypeError(
+            f"Layer '{self.name}' ({type(self).__name__}) has no backward pass, so gradients "
+            f"cannot flow through it. Give {type(self).__name__} a method "
+            "backward(cache, d_outputs) (see rl.layers.Dense for a small example)."
+        )
 
     # --- weights ---------------------------------------------------------
     @property
@@ -266,7 +305,7 @@ def _shape_leaves(shapes):
 def _pack_shapes(shapes, leaves):
     if _is_shape(shapes):
         return leaves.pop(0)
-    return [_pack_shapes(s, leaves) for s in shapes]
+    return type(shapes)(_pack_shapes(s, leaves) for s in shapes)   # a tuple stays a tuple
 
 
 class InputLayer(Layer):

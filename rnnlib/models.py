@@ -1,6 +1,8 @@
 """Model (functional) and Sequential: run a graph of layers, count and print it."""
 import numpy as np
 
+from . import backprop
+
 from .engine import (InputLayer, Layer, SymbolicTensor, fmt_shape, flatten,
                      is_symbolic, pack_like, unique_name)
 
@@ -76,21 +78,28 @@ class Model:
         if is_symbolic(x):
             raise TypeError("Call a model on NumPy arrays; to reuse it in a bigger model, "
                             "call its layers on the new symbolic tensors.")
-        xs = [x] if self._single_input else list(x)
-        if len(xs) != len(self.inputs):
-            raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} inputs, received {len(xs)}.")
-        values = {}
-        for t, arr in zip(self.inputs, xs):
-            values[id(t)] = self._check_input(t, arr)
+        values = self._input_values(x)
         for node in self._nodes:
             out = node.run(values)
             for sym, val in zip(flatten(node.outputs), flatten(out)):
                 values[id(sym)] = val
         return pack_like(self.outputs, [values[id(t)] for t in flatten(self.outputs)])
 
-    def predict(self, x, batch_size=None, verbose=0):
-        """As ``model(x)``: the whole batch at once (kept for Keras-shaped code)."""
-        return self(x)
+    def _input_values(self, x):
+        """{id(input tensor): checked array} for the arrays given as the model's inputs."""
+        xs = [x] if self._single_input else list(x)
+        if len(xs) != len(self.inputs):
+            raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} inputs, received {len(xs)}.")
+        return {id(t): self._check_input(t, arr) for t, arr in zip(self.inputs, xs)}
+
+    # --- learning --------------------------------------------------------------
+    def forward(self, x):
+        """As ``model(x)``, also keeping what ``backward`` needs: (outputs, tape)."""
+        return backprop.forward(self, x)
+
+    def backward(self, tape, d_outputs):
+        """dL/d(outputs) -> ``Gradients`` (.weights in get_weights() order, .inputs, .h)."""
+        return backprop.backward(self, tape, d_outputs)
 
     def _check_input(self, tensor, arr):
         layer = tensor.node.layer
@@ -111,6 +120,11 @@ class Model:
     def count_params(self):
         return int(sum(layer.count_params() for layer in self.layers))
 
+    @property
+    def weights(self):
+        """The weight arrays themselves (not copies), in ``get_weights()`` order."""
+        return [w for layer in self.layers for w in layer.weights]
+
     def get_weights(self):
         return [w for layer in self.layers for w in layer.get_weights()]
 
@@ -125,10 +139,15 @@ class Model:
                 layer.set_weights(weights[:n])
                 weights = weights[n:]
 
+    @property
     def reset_states(self):
-        for layer in self.layers:
-            if hasattr(layer, "reset_states"):
-                layer.reset_states()
+        """Keras 3 models have no ``reset_states()``; say how to reset layer by layer."""
+        raise AttributeError(
+            f"'{type(self).__name__}' object has no attribute 'reset_states': Keras 3 models have "
+            "none. Reset each stateful layer instead:\n"
+            "    for layer in model.layers:\n"
+            "        if getattr(layer, 'stateful', False):\n"
+            "            layer.reset_states()")
 
     # --- summary -------------------------------------------------------------
     def summary_rows(self):
@@ -182,15 +201,19 @@ class Sequential(Model):
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential takes layers (and an rl.Input first), received {layer!r}.")
-        self._layers.append(layer)
         if self.inputs:
-            self.outputs = layer(self.outputs)
-            if isinstance(self.outputs, list):
+            previous = self._layers[-1] if self._layers else None
+            if isinstance(self.outputs, (list, tuple)):       # as Keras: fails at the next layer
                 raise ValueError(
-                    f"Layer '{layer.name}' returns {len(self.outputs)} tensors (return_state=True?); "
-                    "a Sequential model passes one tensor from layer to layer. Use rl.Model."
+                    f'Layer "{layer.name}" expects 1 input(s), but it received {len(self.outputs)} '
+                    f"input tensors: {fmt_shape([t.shape for t in self.outputs])}. The layer before "
+                    f"it, '{previous.name}', returns its states too (return_state=True), and a "
+                    "Sequential model passes everything on. Use return_state=False here, or build "
+                    "the model with rl.Model(inputs, outputs) and pick the tensors you need."
                 )
+            self.outputs = layer(self.outputs)
             self._nodes = self._sort_nodes()
+        self._layers.append(layer)
 
     @property
     def layers(self):

@@ -233,7 +233,7 @@ def test_a_students_cell_drives_rnn_like_simple_rnn():
                       return_state=True, go_backwards=True)
     for a, b in zip(mine(x), expected):
         assert_allclose(a, b, atol=ATOL)
-    assert mine.compute_output_shape((None, 5, 2)) == [(None, 5, 4), (None, 4)]
+    assert mine.compute_output_shape((None, 5, 2)) == ((None, 5, 4), (None, 4))
 
 
 def test_a_cell_returning_wrong_shapes_is_told():

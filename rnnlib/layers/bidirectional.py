@@ -9,7 +9,7 @@ import copy
 
 import numpy as np
 
-from ..engine import Layer, fmt_shape
+from ..engine import Grads, Layer, fmt_shape
 from .rnn import RNN
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -30,8 +30,8 @@ class Bidirectional(Layer):
             raise ValueError(f"Unknown merge_mode {merge_mode!r}; use one of {MERGE_MODES}.")
         super().__init__(name)
         self.merge_mode = merge_mode
-        self.forward_layer = layer
-        self.backward_layer = _backward_copy(layer)
+        self.forward_layer = _copy(layer, "forward", go_backwards=False)
+        self.backward_layer = _copy(layer, "backward", go_backwards=True)
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
         self.stateful = layer.stateful
@@ -82,10 +82,47 @@ class Bidirectional(Layer):
         return self._merge(fwd, fwd, flip=False, shapes=True)
 
     def call(self, x, initial_state=None, mask=None):
+        return self.call_for_backward(x, initial_state, mask)[0]
+
+    def call_for_backward(self, x, initial_state=None, mask=None):
         fwd_state, bwd_state = self._split(initial_state)
-        y = self.forward_layer(x, initial_state=fwd_state, mask=mask)
-        y_rev = self.backward_layer(x, initial_state=bwd_state, mask=mask)
-        return self._merge(y, y_rev, flip=self.return_sequences)
+        y, fwd_cache = self.forward_layer.forward(x, initial_state=fwd_state, mask=mask)
+        y_rev, bwd_cache = self.backward_layer.forward(x, initial_state=bwd_state, mask=mask)
+        return self._merge(y, y_rev, flip=self.return_sequences), (y, y_rev, fwd_cache, bwd_cache)
+
+    def backward(self, cache, d_out):
+        """Undo the merge, then run each direction's backward and add their dL/dx."""
+        y, y_rev, fwd_cache, bwd_cache = cache
+        d_states = []
+        if self.merge_mode is None:
+            d_y, d_y_rev, *d_states = d_out
+        else:
+            if self.return_state:
+                d_out, *d_states = d_out
+            y_out, y_rev_out = (y[0], y_rev[0]) if self.return_state else (y, y_rev)
+            if self.return_sequences:
+                y_rev_out = y_rev_out[:, ::-1]             # as it was merged, in time order
+            d_y, d_y_rev = self._unmerge(d_out, y_out, y_rev_out)
+        if self.return_sequences:
+            d_y_rev = d_y_rev[:, ::-1]                     # back into the reading order
+        n = len(self.forward_layer.state_sizes)
+        if self.return_state:
+            d_y, d_y_rev = (d_y, *d_states[:n]), (d_y_rev, *d_states[n:])
+        fwd = self.forward_layer.backward(fwd_cache, d_y)
+        bwd = self.backward_layer.backward(bwd_cache, d_y_rev)
+        d_init = None if fwd.initial_state is None else fwd.initial_state + bwd.initial_state
+        return Grads(fwd.inputs + bwd.inputs, fwd.weights + bwd.weights, d_init,
+                     {**fwd.h, **bwd.h})
+
+    def _unmerge(self, d, y, y_rev):
+        """dL/d(merged) -> (dL/dy, dL/dy_rev) for each merge mode."""
+        if self.merge_mode == "concat":
+            return d[..., :y.shape[-1]], d[..., y.shape[-1]:]
+        if self.merge_mode == "sum":
+            return d, d
+        if self.merge_mode == "ave":
+            return d / 2, d / 2
+        return d * y_rev, d * y                            # mul
 
     def _merge(self, y, y_rev, flip, shapes=False):
         """Merge forward and backward results: arrays in ``call``, shapes in inference."""
@@ -96,7 +133,7 @@ class Bidirectional(Layer):
         if flip:
             y_rev = y_rev[:, ::-1]                 # back into time order
         if self.merge_mode is None:
-            return [y, y_rev, *states]
+            return (y, y_rev, *states)             # tuples, as Keras 3
         if shapes:
             out = y[:-1] + (2 * y[-1],) if self.merge_mode == "concat" else y
         elif self.merge_mode == "concat":
@@ -107,7 +144,7 @@ class Bidirectional(Layer):
             out = (y + y_rev) / 2
         else:
             out = y * y_rev
-        return [out, *states] if self.return_state else out
+        return (out, *states) if self.return_state else out
 
     def reset_states(self):
         self.forward_layer.reset_states()
@@ -119,17 +156,18 @@ class Bidirectional(Layer):
         return f"<Bidirectional name={self.name!r}, merge_mode={self.merge_mode!r}, layer={self.forward_layer!r}>"
 
 
-def _backward_copy(layer):
-    """The same configuration reading backwards, with fresh (unbuilt) weights, as Keras."""
-    back = copy.copy(layer)
-    back.cell = copy.deepcopy(layer.cell)
-    if hasattr(back.cell, "build"):
-        back.cell.built = False
-    if isinstance(getattr(back.cell, "seed", None), int):
-        back.cell.seed += 1                        # reproducible, but not the forward weights
-    back.name = f"backward_{layer.name}"
-    back.go_backwards = True
-    back.built = False
-    back.states = None
-    back._nodes = []
-    return back
+def _copy(layer, direction, go_backwards):
+    """A copy of ``layer``'s configuration named ``forward_<name>`` or ``backward_<name>``, with
+    fresh (unbuilt) weights, as Keras 3 (the layer you pass is left untouched)."""
+    part = copy.copy(layer)
+    part.cell = copy.deepcopy(layer.cell)
+    if hasattr(part.cell, "build"):
+        part.cell.built = False
+    if go_backwards and isinstance(getattr(part.cell, "seed", None), int):
+        part.cell.seed += 1                        # reproducible, but not the forward weights
+    part.name = f"{direction}_{layer.name}"
+    part.go_backwards = go_backwards
+    part.built = False
+    part.states = None
+    part._nodes = []
+    return part

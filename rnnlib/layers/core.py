@@ -1,8 +1,8 @@
 """Dense (acts on the last axis) and Reshape (keeps the batch axis)."""
 import numpy as np
 
-from .. import backend
-from ..engine import Layer, fmt_shape
+from .. import backend, initializers
+from ..engine import Grads, Layer, fmt_shape
 from .rnn import check_units
 
 
@@ -12,8 +12,11 @@ class Dense(Layer):
     On a 3-D (batch, timesteps, features) input it acts on every timestep alike.
     """
 
-    def __init__(self, units, activation=None, use_bias=True, seed=None, name=None):
+    def __init__(self, units, activation=None, use_bias=True, seed=None, name=None,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros"):
         super().__init__(name)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
         self.units = check_units(units, "Dense")
         self.activation = backend.get_activation(activation)
         self.use_bias = bool(use_bias)
@@ -38,19 +41,32 @@ class Dense(Layer):
             )
 
     def build(self, shape):
-        rng = backend.make_rng(self.seed)
-        self.kernel = backend.glorot_uniform((shape[-1], self.units), rng, self.dtype)
+        rng = backend.make_rng(self.seed)     # seed= is rnnlib's; Keras seeds weights by initializers
+        self.kernel = self.kernel_initializer((shape[-1], self.units), self.dtype, rng)
         if self.use_bias:
-            self.bias = np.zeros(self.units, self.dtype)
+            self.bias = self.bias_initializer((self.units,), self.dtype, rng)
 
     def compute_output_shape(self, shape):
         return tuple(shape[:-1]) + (self.units,)
 
     def call(self, x):
-        y = x @ self.kernel                                  # (..., units)
+        return self.call_for_backward(x)[0]
+
+    def call_for_backward(self, x):
+        z = x @ self.kernel                                  # (..., units)
         if self.use_bias:
-            y += self.bias
-        return self.activation(y)
+            z += self.bias
+        y = self.activation(z)                               # (..., units)
+        return y, (x, z, y)
+
+    def backward(self, cache, d_y):
+        """d_y (..., units) -> dL/dx (..., in), [dL/dkernel (in, units), dL/dbias (units,)]."""
+        x, z, y = cache
+        d_z = backend.activation_backward(self.activation, z, y, d_y)   # (..., units)
+        rows_x = x.reshape(-1, x.shape[-1])                  # every timestep is a row
+        rows_d = d_z.reshape(-1, self.units)
+        d_weights = [rows_x.T @ rows_d] + ([rows_d.sum(axis=0)] if self.use_bias else [])
+        return Grads(d_z @ self.kernel.T, d_weights)
 
     def __repr__(self):
         return (f"<Dense name={self.name!r}, units={self.units}, "
@@ -106,6 +122,10 @@ class Reshape(Layer):
 
     def call(self, x):
         return x.reshape((x.shape[0],) + self._resolve(x.shape))
+
+    def backward(self, cache, d_y):
+        x, _ = cache
+        return Grads(d_y.reshape(x.shape), [])
 
     def __repr__(self):
         return f"<Reshape name={self.name!r}, target_shape={self.target_shape}>"

@@ -19,14 +19,14 @@ class GRUCell(Cell):
     gates = 3
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
-                 use_bias=True, reset_after=True, seed=None):
-        super().__init__(units, activation, use_bias, seed)
+                 use_bias=True, reset_after=True, seed=None, **initializers):
+        super().__init__(units, activation, use_bias, seed, **initializers)
         self.recurrent_activation = backend.get_activation(recurrent_activation)
         self.reset_after = bool(reset_after)
 
-    def initial_bias(self, dtype):
+    def initial_bias(self, dtype, rng):
         shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
-        return np.zeros(shape, dtype)
+        return self.bias_initializer(shape, dtype, rng)
 
     @property
     def input_bias(self):
@@ -63,7 +63,11 @@ class GRU(RNN):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 reset_after=True, seed=None, name=None):
-        super().__init__(GRUCell(units, activation, recurrent_activation, use_bias, reset_after, seed),
+                 reset_after=True, seed=None, name=None, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros"):
+        super().__init__(GRUCell(units, activation, recurrent_activation, use_bias, reset_after, seed,
+                                 kernel_initializer=kernel_initializer,
+                                 recurrent_initializer=recurrent_initializer,
+                                 bias_initializer=bias_initializer),
                          return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, name=name)

@@ -18,8 +18,8 @@ class LSTMCell(Cell):
     gates = 4
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
-                 use_bias=True, unit_forget_bias=True, seed=None):
-        super().__init__(units, activation, use_bias, seed)
+                 use_bias=True, unit_forget_bias=True, seed=None, **initializers):
+        super().__init__(units, activation, use_bias, seed, **initializers)
         self.recurrent_activation = backend.get_activation(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
 
@@ -27,8 +27,8 @@ class LSTMCell(Cell):
     def state_size(self):
         return [self.units, self.units]
 
-    def initial_bias(self, dtype):
-        bias = np.zeros(4 * self.units, dtype)
+    def initial_bias(self, dtype, rng):
+        bias = self.bias_initializer((4 * self.units,), dtype, rng)
         if self.unit_forget_bias:
             bias[self.units:2 * self.units] = 1.0           # remember by default
         return bias
@@ -56,8 +56,11 @@ class LSTM(RNN):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 unit_forget_bias=True, seed=None, name=None):
+                 unit_forget_bias=True, seed=None, name=None, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros"):
         super().__init__(LSTMCell(units, activation, recurrent_activation, use_bias,
-                                  unit_forget_bias, seed),
+                                  unit_forget_bias, seed, kernel_initializer=kernel_initializer,
+                                  recurrent_initializer=recurrent_initializer,
+                                  bias_initializer=bias_initializer),
                          return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, name=name)

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from ..engine import Layer, fmt_shape
+from ..engine import Grads, Layer, fmt_shape
 
 
 class Merge(Layer):
@@ -58,15 +58,30 @@ class Add(Merge):
         return (batch,) + out
 
     def call(self, xs):
-        rank = max(x.ndim for x in xs)
-        out = None
+        rank, out = max(x.ndim for x in xs), None
         for x in xs:
-            x = x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:])  # Keras: axis 1
+            x = _with_rank(x, rank)
             out = x.copy() if out is None else out + x
         return out
 
+    def backward(self, cache, d_y):
+        """Each input gets d_y, summed over the axes it was broadcast along (the inserted
+        time axis of a (batch, units) input added to (batch, timesteps, units))."""
+        xs, _ = cache
+        d_xs = []
+        for x in xs:
+            wide = _with_rank(x, d_y.ndim).shape
+            axes = tuple(k for k, (a, b) in enumerate(zip(wide, d_y.shape)) if a == 1 and b != 1)
+            d_xs.append(d_y.sum(axis=axes, keepdims=True).reshape(x.shape))
+        return Grads(d_xs, [])
+
     def __repr__(self):
         return f"<Add name={self.name!r}>"
+
+
+def _with_rank(x, rank):
+    """Keras 3's rule for a lower-rank input: insert axes at position 1 until ranks match."""
+    return x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:])
 
 
 def _caller_level():
@@ -129,6 +144,11 @@ class Concatenate(Merge):
 
     def call(self, xs):
         return np.concatenate(xs, axis=self.axis)
+
+    def backward(self, cache, d_y):
+        xs, _ = cache
+        ends = np.cumsum([x.shape[self.axis] for x in xs])[:-1]
+        return Grads(np.split(d_y, ends, axis=self.axis), [])
 
     def __repr__(self):
         return f"<Concatenate name={self.name!r}, axis={self.axis}>"

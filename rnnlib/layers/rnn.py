@@ -13,7 +13,7 @@ first) and falls back to the step loop below; tests check that both agree.
 """
 import numpy as np
 
-from .. import backend, fast
+from .. import backend, fast, initializers
 from ..engine import Layer, as_float_array, fmt_shape, set_weights_checked
 
 
@@ -46,11 +46,16 @@ class Cell:
 
     gates = 1
 
-    def __init__(self, units, activation="tanh", use_bias=True, seed=None):
+    def __init__(self, units, activation="tanh", use_bias=True, seed=None,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros"):
         self.units = check_units(units, type(self).__name__)
         self.activation = backend.get_activation(activation)
         self.use_bias = _flag(use_bias, "use_bias", type(self).__name__)
-        self.seed = seed
+        self.seed = seed    # rnnlib only: seeds the weights (Keras's seed= seeds only dropout)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
         self.built = False
         self.weight_names = ("kernel", "recurrent_kernel") + (("bias",) if self.use_bias else ())
 
@@ -66,14 +71,14 @@ class Cell:
         """Make the weights for ``input_shape[-1]`` features, initialised as Keras does."""
         features, width = input_shape[-1], self.gates * self.units
         rng, dtype = backend.make_rng(self.seed), backend.floatx()
-        self.kernel = backend.glorot_uniform((features, width), rng, dtype)
-        self.recurrent_kernel = backend.orthogonal((self.units, width), rng, dtype)
+        self.kernel = self.kernel_initializer((features, width), dtype, rng)
+        self.recurrent_kernel = self.recurrent_initializer((self.units, width), dtype, rng)
         if self.use_bias:
-            self.bias = self.initial_bias(dtype)
+            self.bias = self.initial_bias(dtype, rng)
         self.built = True
 
-    def initial_bias(self, dtype):
-        return np.zeros(self.gates * self.units, dtype)
+    def initial_bias(self, dtype, rng):
+        return self.bias_initializer((self.gates * self.units,), dtype, rng)
 
     @property
     def weights(self):
@@ -314,7 +319,7 @@ class RNN(Layer):
     def _assemble(self, sequence, last, states):
         """What the layer returns; used for arrays (``call``) and shapes alike."""
         output = sequence if self.return_sequences else last
-        return [output, *states] if self.return_state else output
+        return (output, *states) if self.return_state else output   # a tuple, as Keras 3
 
     # --- the computation -----------------------------------------------------------
     def call(self, x, initial_state=None, mask=None):
