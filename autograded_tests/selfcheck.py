@@ -1,7 +1,7 @@
 """Self-check: grade your own notebook as the instructor's ``nbgrader autograde`` would.
 
-    make check ps02                          # from the repository folder
-    unrolled-check ps02                      # the same, in JupyterLab's terminal
+    make check ps02                          # in the repository's folder
+    .venv/bin/unrolled-check ps02            # the same (the script pip installs)
     unrolled-check path/to/ps02_cell.ipynb   # any copy of an assignment notebook
     make check                               # every assignment in workspace/assignments/
 

@@ -1,5 +1,6 @@
 """The project's own promises: one dependency list in two files, a two-command start,
 notebooks committed clean, generated nbgrader folders kept out of git."""
+import importlib
 import json
 import os
 import re
@@ -58,8 +59,35 @@ def test_ci_runs_the_readme_test_command():
 
 def test_makefile_targets_exist():
     makefile = (ROOT / "Makefile").read_text()
-    for target in ("course", "test", "release"):
+    for target in ("course", "workspace", "check", "test", "release"):
         assert re.search(rf"^{target}:", makefile, re.M), target
+
+
+def readme_section(title):
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"## {title}")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end > 0 else None]
+
+
+def test_readme_sends_self_learners_to_their_workspace_and_the_self_check():
+    section = readme_section("For self-learners")
+    assert "make course" in section and "workspace/" in section
+    assert re.search(r"^make check ps02\b", section, re.M)
+    # no instructor tools, and no path into source/ to open or run
+    assert "pytest" not in section
+    assert not re.search(r"source/\w", section), "points a learner into source/"
+
+
+def test_the_self_check_script_is_installed_from_pyproject():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, function = scripts["unrolled-check"].split(":")
+    assert module == "autograded_tests.selfcheck"
+    assert callable(getattr(importlib.import_module(module), function))
+
+
+def test_workspace_is_git_ignored():
+    assert "/workspace/" in (ROOT / ".gitignore").read_text().split()
 
 
 @pytest.mark.parametrize("folder", ["release", "submitted", "autograded", "feedback", "gradebook.db"])
