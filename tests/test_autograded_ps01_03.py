@@ -11,6 +11,7 @@ that says what was expected, never with another exception.
 """
 import copy
 import functools
+import re
 from pathlib import Path
 
 import nbformat
@@ -19,7 +20,8 @@ import pytest
 
 import nbgrader_harness as h
 import rnnlib as rl
-from autograded_tests import common, ps01_timesteps, ps02_cell, ps03_unrolling
+from autograded_tests import (common, ps01_timesteps, ps02_cell, ps03_unrolling, ps04_stacking,
+                              ps05_state, ps06_directions)
 from submissions import ps01_timesteps as sub01, ps02_cell as sub02, ps03_unrolling as sub03
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,6 +108,8 @@ def test_variant_scores_and_names_its_misconception(aid, name):
     for phrase in spec["feedback"]:
         assert phrase in messages
     assert score == spec["score"], results
+    for message in filter(None, results.values()):       # the misconception's line comes first
+        assert "Misconception:" not in message or message.startswith("Misconception:"), message
 
 
 # --- garbage answers ------------------------------------------------------------------------
@@ -371,6 +375,115 @@ def test_call_does_not_let_the_student_change_the_inputs():
 
     common.call(mutates, x, forbid=())
     assert (x == 0).all()
+
+
+# --- what a student reads: the message first, then only their own lines ----------------------
+
+def _strip_ansi(text):
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def _one_bias_row(features, units, reset_after=True):
+    return 3 * (features * units + units * units + units)
+
+
+def _indexes_past_the_end(x, h0, kernel, recurrent_kernel, bias, return_sequences=False,
+                          go_backwards=False):
+    return x[:, 99]
+
+
+#: What the checks' own source would show if their frames were printed.
+CHECKER_SOURCE = ("3 * u * (f + u", "raise AssertionError", "autograded_tests", "def call")
+
+
+def test_every_check_is_student_facing():
+    modules = [ps01_timesteps, ps02_cell, ps03_unrolling, ps04_stacking, ps05_state, ps06_directions]
+    checks = [getattr(m, n) for m in modules for n in dir(m)
+              if n.startswith("check_") and getattr(m, n).__module__ == m.__name__]
+    assert len(checks) > 20
+    assert [c.__name__ for c in checks if not getattr(c, "student_facing", False)] == []
+
+
+def test_rendered_failure_names_the_misconception_first_and_hides_the_checks():
+    with pytest.raises(AssertionError) as info:
+        ps02_cell.check_gru_params(_one_bias_row)
+    text = _strip_ansi("\n".join(info.value._render_traceback_()))
+    assert text.startswith("AssertionError: Misconception: one bias row with reset_after — ")
+    assert "ps02_cell.check_gru_params(_one_bias_row)" in text        # the caller's own line
+    assert [s for s in CHECKER_SOURCE if s in text] == []
+
+
+def test_rendered_failure_shows_where_the_students_code_raised():
+    with pytest.raises(AssertionError) as info:
+        ps03_unrolling.check_rnn_forward(_indexes_past_the_end)
+    text = _strip_ansi("\n".join(info.value._render_traceback_()))
+    assert text.startswith("AssertionError: `rnn_forward` raised IndexError")
+    assert re.search(r"Where your code raised IndexError:\n.*in _indexes_past_the_end\n"
+                     r"----> \d+     return x\[:, 99\]", text), text
+    assert [s for s in CHECKER_SOURCE if s in text] == []
+
+
+def test_arguments_are_described_by_their_shapes():
+    weights = [(np.zeros((2, 4)), np.zeros((4, 4)), np.zeros(4))] * 2
+    assert common._describe([np.ones((3, 5, 2)), weights, [True, False]], {"units": 3}) == (
+        "array (3, 5, 2), [(array (2, 4), array (4, 4), array (4,)), (array (2, 4), array (4, 4), "
+        "array (4,))], [True, False], units=3")
+
+
+STUDENT_CELLS = {
+    "gru_params": "def gru_params(features, units, reset_after=True):\n"
+                  "    return 3 * (features * units + units * units + units)\n",
+    "simple_rnn_step": "def simple_rnn_step(x_t, h_tm1, kernel, recurrent_kernel, bias):\n"
+                       "    return np.tanh(x_t @ kernel + h_tm1 @ recurrent_kernel[99] + bias)\n",
+}
+
+
+def _released_with(aid, cells):
+    """The instructor notebook as a student has it (hidden tests removed), with the reference
+    solution except ``cells``."""
+    nb = source_notebook(aid)
+    code = dict(h.reference_cells(nb), **cells)
+    for cell in nb.cells:
+        if h.is_solution_code(cell):
+            cell.source = code[h.nbgrader_meta(cell)["grade_id"]]
+        elif h.is_test(cell):
+            cell.source = h.HIDDEN_RE.sub("", cell.source)
+    return nb
+
+
+def _assert_reads_well(errors):
+    """``errors``: {the check called: the text shown for its failure}."""
+    gru = errors["checks.check_gru_params(gru_params)"]
+    assert gru.startswith("AssertionError: Misconception: one bias row with reset_after — "), gru
+    assert re.search(r"Cell In\[\d+\], line 1\n----> 1 checks.check_gru_params\(gru_params\)", gru), gru
+    step = errors["checks.check_simple_rnn_step(simple_rnn_step)"]
+    assert step.startswith("AssertionError: `simple_rnn_step` raised IndexError"), step
+    assert "Where your code raised IndexError:" in step
+    assert re.search(r"Cell In\[\d+\], line 2, in simple_rnn_step\n----> 2 .*recurrent_kernel\[99\]",
+                     step), step
+    for text in errors.values():
+        assert [s for s in CHECKER_SOURCE if s in text] == [], text
+
+
+@pytest.mark.slow
+def test_a_notebook_shows_the_message_first_and_only_the_students_lines(tmp_path):
+    nbclient = pytest.importorskip("nbclient")
+    nb = _released_with("ps02_cell", STUDENT_CELLS)
+    nbclient.NotebookClient(nb, timeout=120, allow_errors=True, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = {cell.source.strip(): _strip_ansi("\n".join(out.traceback))
+              for cell in nb.cells if cell.cell_type == "code"
+              for out in cell.outputs if out.output_type == "error"}
+    _assert_reads_well(errors)
+
+
+@pytest.mark.slow
+def test_validate_shows_the_message_first_and_only_the_students_lines(tmp_path):
+    validator = pytest.importorskip("nbgrader.validator")
+    path = tmp_path / "ps02_cell.ipynb"
+    nbformat.write(_released_with("ps02_cell", STUDENT_CELLS), str(path))
+    failed = validator.Validator().validate(str(path))["failed"]
+    _assert_reads_well({cell["source"]: _strip_ansi(cell["raw_error"]) for cell in failed})
 
 
 # --- the answers are true in Keras too (optional: needs the 'reference' extra) ---------------

@@ -116,6 +116,8 @@ def test_variant_scores_and_names_its_misconception(assignment, variant):
     messages = "\n".join(str(exc) for exc in results.values() if exc)
     for phrase in spec["feedback"]:
         assert phrase in messages
+    for message in (str(exc) for exc in results.values() if exc):   # the misconception first
+        assert "Misconception:" not in message or message.startswith("Misconception:"), message
 
 
 def test_every_misconception_of_the_brief_is_named_somewhere():
