@@ -12,6 +12,7 @@ terminal as one line of text:
 No pyplot: figures are drawn with the Agg canvas, so nothing depends on a backend.
 """
 import io
+import re
 
 import numpy as np
 
@@ -93,27 +94,43 @@ def _draw_arrows(ax, arrows):
 
 # --- lesson 1: a flat vector cut into timesteps ------------------------------------------
 
+def value_colours(n):
+    """``n`` different colours (RGBA rows), one per position in a flat vector.
+
+    Up to 40 from two qualitative palettes (tab20, then tab20b); beyond, evenly spaced
+    along a continuous map, so no colour ever comes back.
+    """
+    from matplotlib import colormaps
+
+    if n <= 40:
+        palette = np.vstack([colormaps["tab20"].colors, colormaps["tab20b"].colors])
+        return np.hstack([palette[:n], np.ones((n, 1))])
+    return colormaps["turbo"](np.linspace(0, 1, n))
+
+
 def draw_vector_grid(ax_flat, ax_grid, values, timesteps):
     """The flat vector on top, the same values as a ``timesteps x features`` grid below.
 
-    Each value keeps its colour, so you can follow where it went.
+    Each value keeps its colour (a colour of its own), so you can follow where it went.
     """
     values = np.asarray(values).ravel()
     n = values.size
     features = n // timesteps
     wipe(ax_flat)
     wipe(ax_grid)
-    colours = np.arange(n)
-    for ax, grid, title in [
-        (ax_flat, colours.reshape(1, n), f"flat vector: shape ({n},)"),
-        (ax_grid, colours.reshape(timesteps, features),
+    colours = value_colours(n)                     # (n, 4): position k has colours[k]
+    for ax, shape, title in [
+        (ax_flat, (1, n), f"flat vector: shape ({n},)"),
+        (ax_grid, (timesteps, features),
          f"one sample: {plural(timesteps, 'timestep')} x {plural(features, 'feature')}"),
     ]:
-        ax.imshow(grid, cmap="tab20", vmin=0, vmax=19, aspect="equal")
-        flat = values.reshape(grid.shape)
+        ax.imshow(colours.reshape(shape + (4,)), aspect="equal", interpolation="nearest")
+        flat = values.reshape(shape)
         if n <= 24:
-            for (r, c), v in np.ndenumerate(flat):
-                ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=8)
+            dark = colours[:, :3] @ [0.299, 0.587, 0.114] < 0.45    # white text on dark colours
+            for k, ((r, c), v) in enumerate(np.ndenumerate(flat)):
+                ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=8,
+                        color="white" if dark[k] else "black")
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(title, fontsize=9)
@@ -329,31 +346,96 @@ def heatmap(values, title="hidden state over time", padded=(), vmax=None):
     return Picture(fig, f"{title}: {values.shape[0]} timesteps x {values.shape[1]} units")
 
 
-# --- lessons 4 and 7: a stack of layers --------------------------------------------------------
+# --- lessons 4 and 7: a model's layers, as the graph they form ------------------------------
+
+BOX_W, BOX_H, COLUMN, ROW = 1.3, 0.8, 1.7, 1.35     # box size and spacing, in data units
+
+
+def graph(rows):
+    """Where each layer of a model goes: columns by depth, parallel branches one above the other.
+
+    ``rows`` as ``model.summary_rows()`` gives them (``name``, ``type``, ``output_shape``,
+    ``connected_to`` such as ``["gru1[0][0]", "gru1_b[0][0]"]``).  A row without
+    ``connected_to`` reads the row before it (a plain stack).  Returns ``(places, edges)``:
+    ``places[name] = (column, x, y)`` (x, y: the box's lower-left corner) and ``edges`` a list
+    of ``(source, target)`` names, one per input tensor of each layer.
+    """
+    names = [row["name"] for row in rows]
+    edges = []
+    for k, row in enumerate(rows):
+        if "connected_to" not in row:
+            sources = names[k - 1:k]
+        else:
+            sources = [re.sub(r"(\[\d+\])+$", "", s) for s in row["connected_to"]]
+        edges += [(s, row["name"]) for s in sources if s in names]  # a Sequential's input is no row
+    depth = {}
+    for name in names:                  # summary order is a topological order
+        depth[name] = 1 + max((depth[s] for s, t in edges if t == name), default=-1)
+    columns = {}
+    for name in names:
+        columns.setdefault(depth[name], []).append(name)
+    places = {}
+    for column, members in columns.items():
+        for i, name in enumerate(members):       # a column's boxes centred on y = 0
+            places[name] = (column, COLUMN * column, ROW * ((len(members) - 1) / 2 - i))
+    return places, edges
+
 
 def draw_layers(ax, rows, status=None):
-    """One box per layer, left to right, with its output shape.
+    """One box per layer with its output shape below, and an arrow per input tensor.
 
-    ``rows`` are dicts with ``name``, ``type`` and ``output_shape`` (as ``summary_rows()``
-    gives); ``status`` maps a layer name to "bad" (red: the error), "warn" (orange:
-    a warning) or "off" (grey: never built).
+    Layers that read the same tensor stand one above the other (branches); an edge that
+    skips columns runs above the boxes.  ``status`` maps a layer name to "bad" (red: the
+    error), "warn" (orange: a warning) or "off" (grey: never built).
     """
     wipe(ax)
     _bare(ax)
     status = status or {}
     colours = {"bad": BAD, "warn": WARN, "off": OFF}
-    n = len(rows)
-    ax.set_xlim(-0.15, 1.6 * n - 0.15)
-    ax.set_ylim(-0.6, 1.0)
+    places, edges = graph(rows)
+    top = max(y for _, _, y in places.values()) + BOX_H
     for k, row in enumerate(rows):
-        colour = colours.get(status.get(row["name"]), INPUT if k == 0 else CELL)
-        _box(ax, 1.6 * k, 0.0, 1.3, 0.8, f"{row['name']}\n({row['type']})", colour, 7)
-        ax.text(1.6 * k + 0.65, -0.15, row["output_shape"], ha="center", va="top", fontsize=7)
-    _draw_arrows(ax, [(1.6 * k - 0.3, 0.4, 1.6 * k, 0.4) for k in range(1, n)])
+        _, x, y = places[row["name"]]
+        colour = colours.get(status.get(row["name"]), INPUT if row["type"] == "InputLayer"
+                             or (k == 0 and "connected_to" not in row) else CELL)
+        _box(ax, x, y, BOX_W, BOX_H, f"{row['name']}\n({row['type']})", colour, 7)
+        ax.text(x + BOX_W / 2, y - 0.12, row["output_shape"], ha="center", va="top", fontsize=7)
+    arrows, lane = [], top
+    for source, target in edges:
+        (c0, x0, y0), (c1, x1, y1) = places[source], places[target]
+        if c1 - c0 == 1:                 # next column: straight from side to side
+            arrows.append((x0 + BOX_W, y0 + BOX_H / 2, x1, y1 + BOX_H / 2))
+            continue
+        lane += 0.3                      # a skip: up, across above everything, down into it
+        ax.plot([x0 + BOX_W / 2, x0 + BOX_W / 2, x1 + BOX_W / 2], [y0 + BOX_H, lane, lane],
+                color="#333333", lw=0.8)
+        arrows.append((x1 + BOX_W / 2, lane, x1 + BOX_W / 2, y1 + BOX_H))
+    _draw_arrows(ax, arrows)
+    width = COLUMN * (1 + max(c for c, _, _ in places.values())) - (COLUMN - BOX_W)
+    bottom = min(y for _, _, y in places.values())
+    ax.set_xlim(-0.15, width + 0.15)
+    ax.set_ylim(bottom - 0.6, lane + 0.2)
 
 
-def layers(rows, status=None):
-    """``Picture`` of a model's layers (``model.summary_rows()``) with their output shapes."""
-    fig = new_figure(min(1.6 * len(rows), 12), 1.4)
+def layers(model_or_rows, status=None):
+    """``Picture`` of a model's layers as the graph they form, each with its output shape.
+
+    Takes a model or its ``summary_rows()``.  A plain stack is one row of boxes; parallel
+    branches stand one above the other; a skip connection runs above the boxes.
+    """
+    rows = model_or_rows.summary_rows() if hasattr(model_or_rows, "summary_rows") else model_or_rows
+    places, edges = graph(rows)
+    columns = 1 + max(c for c, _, _ in places.values())
+    tallest = max(sum(c == k for c, _, _ in places.values()) for k in range(columns))
+    skips = sum(places[t][0] - places[s][0] > 1 for s, t in edges)
+    fig = new_figure(min(1.6 * columns, 12), 0.5 + 0.95 * tallest + 0.25 * skips)
     draw_layers(fig.add_axes([0, 0, 1, 1]), rows, status)
-    return Picture(fig, " -> ".join(f"{r['name']} {r['output_shape']}" for r in rows))
+    names = [r["name"] for r in rows]
+    if edges == list(zip(names, names[1:])):          # a plain stack
+        text = " -> ".join(f"{r['name']} {r['output_shape']}" for r in rows)
+    else:
+        text = "; ".join(f"{' + '.join(s for s, t in edges if t == r['name'])} -> "
+                         f"{r['name']} {r['output_shape']}" for r in rows
+                         if any(t == r["name"] for _, t in edges))
+    return Picture(fig, text)
+
