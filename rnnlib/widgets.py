@@ -24,6 +24,7 @@ import numpy as np
 
 from . import viz
 from .engine import Input, fmt_shape, snake_case
+from .initializers import Constant
 from .layers import GRU, LSTM, Bidirectional, Reshape, SimpleRNN, add, concatenate
 from .models import Model
 
@@ -55,9 +56,9 @@ def rnn_layer(kind, units, features, seed=0, name=None, **options):
     back and forth should not pay for that again, so built cells are kept (the last 32;
     the weights are the same anyway: they come from ``seed``).
     """
-    cell_options = {k: options.pop(k) for k in ("reset_after",) if k in options}
+    cell_options = {k: options.pop(k) for k in ("reset_after", "bias_initializer") if k in options}
     layer = CELLS[kind](units, seed=seed, name=name or snake_case(kind), **cell_options, **options)
-    key = (kind, units, features, seed, tuple(sorted(cell_options.items())))
+    key = (kind, units, features, seed, tuple(sorted((k, repr(v)) for k, v in cell_options.items())))
     if key in _BUILT_CELLS:
         _BUILT_CELLS.move_to_end(key)
         layer.cell = _BUILT_CELLS[key]          # built, so the layer will not build it again
@@ -270,7 +271,8 @@ class UnrollExplorer(Explorer):
                           return_sequences=self.return_sequences.value,
                           return_state=self.return_state.value)
         model = Model(x, layer(x), name="functional")
-        self.output_shape = fmt_shape(model.output_shape)
+        shape = model.output_shape                      # several outputs: a list, as Keras prints
+        self.output_shape = fmt_shape(list(shape) if isinstance(shape[0], tuple) else shape)
         self.count = model.count_params()
         every_h = rnn_layer("SimpleRNN", u, f, return_sequences=True)   # the same weights
         self.h = every_h(signal(t, f))[0]                               # (timesteps, units)
@@ -402,7 +404,14 @@ def state_explorer(timesteps=10, units=8, cell="LSTM"):
 # --- lesson 6 ----------------------------------------------------------------------------
 
 class DirectionsExplorer(Explorer):
-    """A padded sequence read forwards, backwards (go_backwards) and by Bidirectional."""
+    """A padded sequence read forwards, backwards (go_backwards) and by Bidirectional.
+
+    All three read with the same weights and a bias of 0.5, as a trained layer has one: with
+    a new layer's zero bias, padding read before any real step (the backward layer's, here)
+    would leave h at 0, and the mask would seem not to matter backwards.
+    """
+
+    bias = Constant(0.5)
 
     def __init__(self, timesteps=8, padding=2, units=3):
         self.timesteps_total = timesteps
@@ -424,13 +433,15 @@ class DirectionsExplorer(Explorer):
         self.x = np.zeros((1, t, 1), "float32")
         self.x[0, :real, 0] = np.arange(1, real + 1) / real          # 1 sample, padded at the end
         mask = (np.arange(t) < real)[None] if self.mask.value else None   # (1, timesteps)
-        fwd = SimpleRNN(u, return_sequences=True, seed=0, name="forward")
-        bwd = SimpleRNN(u, return_sequences=True, go_backwards=True, seed=0, name="backward")
-        both = Bidirectional(SimpleRNN(u, return_sequences=True, seed=0, name="simple_rnn"),
+        fwd = rnn_layer("SimpleRNN", u, 1, name="forward", return_sequences=True,
+                        bias_initializer=self.bias)
+        bwd = rnn_layer("SimpleRNN", u, 1, name="backward", return_sequences=True,
+                        go_backwards=True, bias_initializer=self.bias)   # the same cell, weights
+        both = Bidirectional(SimpleRNN(u, return_sequences=True, name="simple_rnn"),
                              merge_mode=self.merge_mode.value, name="bidirectional")
         self.outputs = {"forward": fwd(self.x, mask=mask), "backward": bwd(self.x, mask=mask)}
         both(self.x, mask=mask)
-        both.backward_layer.set_weights(both.forward_layer.get_weights())  # same weights, to compare
+        both.set_weights(fwd.get_weights() + bwd.get_weights())        # the same weights, to compare
         self.outputs["Bidirectional"] = both(self.x, mask=mask)
         self.real = real
         lines = [f"x {fmt_shape(self.x.shape)}: {real} real steps, {t - real} padded"
@@ -441,7 +452,11 @@ class DirectionsExplorer(Explorer):
         mode = self.merge_mode.value
         where = ": forward units above the line, backward below" if mode == "concat" else ""
         lines.append(f"Bidirectional flips it back, then merges ({mode}{where}).")
-        return "\n".join(lines)
+        if mask is not None and real < t:
+            lines.append("Masked steps: forward repeats its last real output, backward gives zeros "
+                         "(nothing read yet); Bidirectional gives zeros in both halves.")
+        lines.append("All three: the same weights, bias 0.5 (a trained layer's bias is not zero).")
+        return wrap("\n".join(lines))
 
     def layout(self, fig):
         self.heatmaps = {name: viz.Heatmap(fig.add_axes([0, 0, 1, 1]))
@@ -494,11 +509,11 @@ def encoder(gru_1_return_sequences=False):
 
 
 class EncoderExplorer(Explorer):
-    """Lesson 7's encoder: toggle gru1's return_sequences and watch the add warning go."""
+    """Lesson 7's encoder as its graph: toggle gru1's return_sequences, watch the add warning go."""
 
     def __init__(self, return_sequences=False):
         self.return_sequences = _toggle("gru1 return_sequences", return_sequences)
-        super().__init__([[self.return_sequences]], (9.5, 1.2))
+        super().__init__([[self.return_sequences]], (9.5, 2.7))   # two branches and a skip
 
     def compute(self):
         model, self.warnings = encoder(self.return_sequences.value)

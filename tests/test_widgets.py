@@ -103,6 +103,25 @@ def test_timesteps_explorer_reshapes(length, timesteps):
     assert f"x.reshape(batch, {timesteps}, {features})" in e.text
 
 
+@pytest.mark.parametrize("n", [20, 21, 24, 40, 41, 60], ids=lambda n: f"{n}-values")
+def test_every_value_has_a_colour_of_its_own(n):
+    colours = viz.value_colours(n)
+    assert colours.shape == (n, 4)
+    assert len({tuple(c) for c in np.round(colours, 6)}) == n, "no colour comes back"
+
+
+def test_grid_keeps_each_values_colour():
+    """Lesson 1 promises 'same numbers, same colours': the grid's cell (t, f) has the colour
+    of flat position t * features + f, also past 20 values (the explorer's 24)."""
+    e = widgets.timesteps_explorer(length=12, timesteps=3)
+    e.length.value, e.timesteps.value = 24, 4
+    flat = e.ax_flat.images[-1].get_array()[0]             # (24, 4)
+    grid = e.ax_grid.images[-1].get_array()                # (4, 6, 4)
+    assert grid.shape == (4, 6, 4)
+    assert_allclose(grid.reshape(24, 4), flat)
+    assert len({tuple(c) for c in np.round(flat, 6)}) == 24
+
+
 def test_timesteps_slider_offers_only_whole_splits():
     e = widgets.timesteps_explorer(length=12, timesteps=4)
     e.length.value = 7                               # 4 does not divide 7: back to 1 timestep
@@ -286,6 +305,30 @@ def test_directions_explorer_backward_is_flipped_back_in_bidirectional():
     assert_allclose(merged[:, units:], e.outputs["backward"][0][::-1], atol=1e-6)
 
 
+@pytest.mark.parametrize("panel", ["forward", "backward", "Bidirectional"])
+def test_directions_explorer_mask_matters_in_every_panel(panel):
+    """With padding, switching the mask changes every panel, the backward one too (a zero bias
+    and zero padding would keep the backward h at 0 and hide the mask)."""
+    e = widgets.directions_explorer(padding=2)
+    masked = e.outputs[panel].copy()
+    e.mask.value = False
+    assert np.abs(e.outputs[panel] - masked).max() > 0.05
+
+
+def test_directions_explorer_masked_steps_repeat_or_zero_as_keras():
+    e = widgets.directions_explorer(padding=3)                # 5 real steps, 3 padded
+    real, units = 5, e.units.value
+    forward, backward = e.outputs["forward"][0], e.outputs["backward"][0]
+    merged = e.outputs["Bidirectional"][0]
+    assert_allclose(forward[real:], np.repeat(forward[real - 1:real], 3, axis=0), atol=1e-7)
+    assert_allclose(backward[:3], 0, atol=0)                  # read first, before any real step
+    assert np.abs(backward[3:]).min() > 0
+    assert_allclose(merged[real:], 0, atol=0)                 # zeros in both halves
+    assert_allclose(merged[:real, :units], forward[:real], atol=1e-6)
+    assert_allclose(merged[:real, units:], backward[::-1][:real], atol=1e-6)
+    assert "Bidirectional gives zeros in both halves" in flat(e.text)
+
+
 def test_directions_explorer_padding_and_toggles():
     e = widgets.directions_explorer()
     e.padding.value = 5
@@ -308,6 +351,55 @@ def test_encoder_explorer_warns_until_fixed():
     assert "UserWarning" not in e.text and e.status == {}
     rows = {r["name"]: r["output_shape"] for r in e.rows}
     assert rows["gru1"] == "(None, 32, 16)" and rows["concatenate_1"] == "(None, 32, 32, 17)"
+
+
+def _graph_edges(model):
+    """Every (source layer, layer) pair, read from the model's own nodes, not from the rows."""
+    return {(t.node.layer.name, layer.name) for layer in model.layers if layer._nodes
+            for t in layer._nodes[0].input_tensors}
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["as-written", "fixed"])
+def test_layers_picture_is_the_encoders_real_graph(fixed):
+    model, _ = widgets.encoder(fixed)
+    places, edges = viz.graph(model.summary_rows())
+    assert set(edges) == _graph_edges(model) and len(edges) == len(set(edges))
+    assert {("gru1", "add"), ("gru1_b", "add"), ("gru2", "concatenate"), ("gru2_b", "concatenate"),
+            ("feature_map", "concatenate_1"), ("reshape_1", "concatenate_1")} <= set(edges)
+    column = {name: c for name, (c, x, y) in places.items()}
+    height = {name: y for name, (c, x, y) in places.items()}
+    for a, b, merge in [("gru1", "gru1_b", "add"), ("gru2", "gru2_b", "concatenate")]:
+        assert column[a] == column[b] == column[merge] - 1, "branches side by side, then the merge"
+        assert height[a] != height[b]
+    assert column["concatenate_1"] - column["feature_map"] > 1, "the skip spans the model"
+    assert len(set(column.values())) == 8
+
+
+def test_layers_picture_draws_each_box_and_edge_where_the_graph_says():
+    model, _ = widgets.encoder()
+    e = widgets.encoder_explorer()
+    places, edges = viz.graph(model.summary_rows())
+    boxes = [(p.get_x(), p.get_y()) for p in e.ax.patches]
+    assert_allclose(sorted(boxes), sorted((x, y) for _, x, y in places.values()), atol=1e-9)
+    skips = [(s, t) for s, t in edges if places[t][0] - places[s][0] > 1]
+    assert len(e.ax.lines) == len(skips) == 1               # routed above the boxes
+    arrows = e.ax.collections[-1].get_offsets()             # one quiver: an arrow per edge
+    assert len(arrows) == len(edges)
+
+
+def test_layers_picture_of_a_plain_stack_is_one_row():
+    x = rl.Input(shape=(5, 1))
+    h = rl.layers.SimpleRNN(4, return_sequences=True)(x)
+    model = rl.Model(x, rl.layers.Dense(1)(rl.layers.GRU(3)(h)))
+    rows = model.summary_rows()
+    places, edges = viz.graph(rows)
+    names = [r["name"] for r in rows]
+    assert edges == list(zip(names, names[1:]))
+    assert [places[n][0] for n in names] == list(range(len(names)))
+    assert {y for _, _, y in places.values()} == {0.0}
+    assert repr(viz.layers(model)).count(" -> ") == len(names) - 1
+    sequential = rl.Sequential([rl.Input(shape=(5, 1)), rl.layers.SimpleRNN(2)])
+    assert viz.graph(sequential.summary_rows())[1] == []       # its input is no row of its own
 
 
 # --- the pictures on their own ---------------------------------------------------------------
