@@ -66,14 +66,35 @@ def test_lesson_has_its_sections(name):
     headings = [line for text in markdown for line in text.splitlines() if line.startswith("## ")]
     assert "## Summary" in headings and "## Your turn" in headings
     assert headings.index("## Your turn") == len(headings) - 1, "the pointer comes last"
-    assert f"`source/{assignment}`" in markdown[-1]
     assert (ROOT / "autograded_tests" / f"{assignment}.py").exists(), "it points to a real assignment"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_your_turn_links_the_student_version_and_the_next_lesson(name):
+    """Links as the workspace lays them out (workspace/course/ beside workspace/assignments/)."""
+    _, assignment = LESSONS[name]
+    markdown = sources(read(name), "markdown")
+    links = re.findall(r"\]\(([^)]+)\)", markdown[-1])
+    assert links[0] == f"../assignments/{assignment}/{assignment}.ipynb"
+    assert (ROOT / "source" / assignment / f"{assignment}.ipynb").exists(), "its source is released"
+    lessons = sorted(LESSONS)
+    following = lessons[lessons.index(name) + 1] if name != lessons[-1] else lessons[0]
+    assert links[1] == following and (COURSE / following).exists()
+    assert not any("source/" in text for text in markdown), "learners are never sent to the solutions"
 
 
 @pytest.mark.parametrize("name", LESSONS)
 def test_lesson_pastes_no_library_code(name):
     code = "\n".join(sources(read(name), "code"))
     assert not re.search(r"^\s*(class|def) ", code, re.M), "lessons import rnnlib, they do not redefine it"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_sets_weights_the_keras_way(name):
+    """In Keras 3 a layer's seed= seeds only its dropout: equal weights come from copying them
+    or from set_random_seed before each build, never from seed= (rnnlib's departure)."""
+    code = "\n".join(sources(read(name), "code"))
+    assert not re.search(r"\bseed=", code)
 
 
 # The course's names, one per idea, in every lesson; these synonyms would blur them.
@@ -112,6 +133,33 @@ def test_lesson_runs_top_to_bottom(name, tmp_path):
         stderr = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
                          if o.get("name") == "stderr")
         assert "UserWarning" in stderr and "(None, 16) and (None, 32, 16)" in stderr
+    stdout = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
+                     if o.get("name") == "stdout")
+    missing = [line for line in PRINTED.get(name[:2], []) if line not in stdout]
+    assert missing == [], "the prose relies on these lines; the cells printed something else"
+
+
+# What the prose beside each cell says it prints (a fresh kernel; names reset where shown).
+PRINTED = {
+    "01": ["-> y (1, 10) ndarray", "dense (Dense)"],
+    "02": ["same as by hand: True", "equals two steps by hand: True", "120 120",
+           "simple_rnn (SimpleRNN)"],
+    "03": ["= the last h: True", "every step equals the loop: True", "simple_rnn (SimpleRNN)"],
+    "04": ["create 'simple_rnn' with return_sequences=True", "Total params: 330 (", " 210 │"],
+    "05": ["output is h: True", "takes 2 initial states", "is h at every step: True",
+           "chunks equal one long run: True", "after reset, like a fresh layer: True"],
+    "06": ["backward(x) == forward(x reversed): True",
+           "backward half is the backward layer flipped back: True",
+           "None    [(1, 5, 2), (1, 5, 2)]",
+           "last output, padded, no mask == unpadded: False",
+           "last output, padded, masked  == unpadded: True",
+           "last == unpadded run: False",
+           "masked : first two outputs (the padding) [[0.0, 0.0], [0.0, 0.0]], last == unpadded run: True",
+           "forward half at the real steps == the plain masked layer: True",
+           "the padded steps 3 and 4: [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]"],
+    "07": ["gru1 (GRU)", "25,440", "+ gru_1b (None, 32, 16) -> (None, 32, 16)",
+           "concatenate_1 (Concatenate)"],
+}
 
 
 def _record_times():
