@@ -157,9 +157,9 @@ class EarlyStopping(Callback):
     def improved(self, value, reference):
         if reference is None:
             return True
-        if self.better == "min":
-            return value - self.min_delta < reference
-        return value + self.min_delta > reference
+        if self.better == "min":                  # better by more than min_delta
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
 
     def on_epoch_end(self, epoch, logs=None):
         if self.better is None:

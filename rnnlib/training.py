@@ -73,19 +73,20 @@ class Trainer:
         return self._flatten(self._test_step(xs, y))
 
     def _train_step(self, xs, y, where="train_on_batch"):
-        y_pred, tape = self.forward(self._as_model_input(xs))
-        loss, d_y_pred = self.loss.value_and_grad(y, y_pred)
-        grads = self.backward(tape, d_y_pred).weights
-        weights = self.weights
-        bad = "loss" if not np.isfinite(loss) else next(
-            (f"gradient of weight {i}" for i, g in enumerate(grads) if not np.all(np.isfinite(g))), None)
-        if bad is None:
-            before = [w.copy() for w in weights]
-            self.optimizer.apply(grads, weights)
-            if not all(np.all(np.isfinite(w)) for w in weights):
-                for w, b in zip(weights, before):          # undo the step that overflowed
-                    w[...] = b
-                bad = "update"
+        with np.errstate(over="ignore", invalid="ignore"):   # overflow is checked below, in words
+            y_pred, tape = self.forward(self._as_model_input(xs))
+            loss, d_y_pred = self.loss.value_and_grad(y, y_pred)
+            grads = self.backward(tape, d_y_pred).weights
+            weights = self.weights
+            bad = "loss" if not np.isfinite(loss) else next(
+                (f"gradient of weight {i}" for i, g in enumerate(grads) if not np.all(np.isfinite(g))), None)
+            if bad is None:
+                before = [w.copy() for w in weights]
+                self.optimizer.apply(grads, weights)
+                if not all(np.all(np.isfinite(w)) for w in weights):
+                    for w, b in zip(weights, before):          # undo the step that overflowed
+                        w[...] = b
+                    bad = "update"
         if bad is not None:
             self._stop_on_nan(bad, loss, where)
         return self._update_metrics(loss, y, y_pred, len(xs[0]))
