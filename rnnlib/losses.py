@@ -64,12 +64,10 @@ class Loss:
             )
 
     def _prepare(self, y_true, y_pred):
-        p = np.asarray(y_pred)
-        if p.dtype.kind != "f":
-            p = p.astype("float32")
+        """Check, then (targets, predictions) as float arrays of one rank, as Keras lines them up."""
+        p = as_float(y_pred)
         self.check(y_true, p.shape)
-        t = np.asarray(y_true).astype(p.dtype, copy=False)
-        return same_rank(t, p)
+        return same_rank(np.asarray(y_true).astype(p.dtype, copy=False), p)
 
     def __repr__(self):
         logits = ", from_logits=True" if self.from_logits else ""
@@ -172,9 +170,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     name = "sparse_categorical_crossentropy"
 
     def _prepare(self, y_true, y_pred):
-        p = np.asarray(y_pred)
-        if p.dtype.kind != "f":
-            p = p.astype("float32")
+        p = as_float(y_pred)
         self.check(y_true, p.shape)
         labels = np.asarray(y_true).reshape(p.shape[:-1]).astype(np.int64)
         return np.eye(p.shape[-1], dtype=p.dtype)[labels], p        # one-hot, then as above
@@ -208,6 +204,11 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
                 f"Labels counted from 1? Subtract 1. More classes? Make the last layer "
                 f"Dense({int(y.max()) + 1})."
             )
+
+
+def as_float(a):
+    a = np.asarray(a)
+    return a if a.dtype.kind == "f" else a.astype("float32")
 
 
 def sigmoid(z):

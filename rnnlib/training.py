@@ -131,6 +131,7 @@ class Trainer:
         ``x``: ``(samples, timesteps, features)`` (a list of arrays for several inputs);
         ``y``: targets shaped like the output, ``(samples, units)``.  ``validation_split=0.2``
         holds out the last 20% of the samples (before shuffling) and reports ``val_`` logs.
+        The shuffled order comes from NumPy's global generator (``rl.utils.set_random_seed``).
         """
         batch_size = check_batch_size(batch_size)
         xs, y = self._standardize(x, y, "fit", batch_size)
@@ -289,13 +290,15 @@ class Trainer:
             if layer is None or len(pred_shape) == y.ndim:
                 raise
             if len(pred_shape) == 3 and y.ndim < 3 and layer.return_sequences:
+                sparse = isinstance(self.loss, losses.SparseCategoricalCrossentropy)
+                per_step = (len(y),) + pred_shape[1:2 if sparse else None]    # labels: no class axis
                 raise ValueError(
                     f"The model's output has shape {fmt_shape(pred_shape)}, one vector per timestep, "
                     f"because layer '{layer.name}' has return_sequences=True; but the targets y have "
                     f"shape {fmt_shape(y.shape)}, one per sample. Either set return_sequences=False "
-                    f"on '{layer.name}' (the last recurrent layer then returns only its last output, "
+                    f"on '{layer.name}' (it then returns only its last output, and the model "
                     f"{fmt_shape((None,) + pred_shape[2:])}), or give one target per timestep, "
-                    f"y of shape {fmt_shape((len(y),) + pred_shape[1:])}.") from error
+                    f"y of shape {fmt_shape(per_step)}.") from error
             if len(pred_shape) == 2 and y.ndim == 3 and not layer.return_sequences:
                 raise ValueError(
                     f"The targets y have shape {fmt_shape(y.shape)}, one per timestep, but the model's "

@@ -275,15 +275,19 @@ def sequence_classifier(return_sequences, classes=10):
     return Model(x, rl.layers.Dense(classes, activation="softmax", name="head")(h))
 
 
-@pytest.mark.parametrize("loss", ["categorical_crossentropy", "mse"])
-def test_return_sequences_true_against_one_target_per_sample_names_the_layer(loss):
+@pytest.mark.parametrize("loss, y, per_step", [
+    ("categorical_crossentropy", np.eye(10)[np.arange(6)], r"\(6, 5, 10\)"),
+    ("mse", np.eye(10)[np.arange(6)], r"\(6, 5, 10\)"),
+    ("sparse_categorical_crossentropy", np.arange(6), r"\(6, 5\)"),
+], ids=["cce", "mse", "scce"])
+def test_return_sequences_true_against_one_target_per_sample_names_the_layer(loss, y, per_step):
     model = sequence_classifier(return_sequences=True)
     model.compile(loss=loss)
     before = model.get_weights()
     x = np.zeros((6, 5, 2), "float32")
-    y = np.eye(10, dtype="float32")[np.arange(6)]
     with pytest.raises(ValueError, match=r"\(None, 5, 10\).*layer 'encoder' has return_sequences=True.*"
-                                         r"\(6, 10\).*set return_sequences=False on 'encoder'"):
+                                         r"set return_sequences=False on 'encoder'.*one target per "
+                                         r"timestep, y of shape " + per_step):
         model.fit(x, y, verbose=0)
     for a, b in zip(before, model.get_weights()):
         assert_allclose(a, b)
