@@ -8,14 +8,14 @@
 Only NumPy is needed; ``rnnlib.viz`` and ``rnnlib.widgets`` bring in matplotlib and
 ipywidgets when they are used.
 """
-from . import initializers, layers, losses, ops, utils
+from . import callbacks, initializers, layers, losses, metrics, ops, optimizers, utils
 from .backend import floatx, set_floatx
 from .backprop import Gradients, gradients
 from .gradcheck import gradient_check, numerical_gradient
 from .engine import Input, SymbolicTensor, clear_session
 from .models import Model, Sequential
 
-__all__ = ["layers", "initializers", "losses", "ops", "utils", "gradients", "Gradients",
+__all__ = ["layers", "initializers", "losses", "metrics", "optimizers", "callbacks", "ops", "utils", "gradients", "Gradients",
            "gradient_check", "numerical_gradient", "Input", "Model", "Sequential", "SymbolicTensor",
            "floatx", "set_floatx", "clear_session"]
 __version__ = "0.1.0"

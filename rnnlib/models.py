@@ -2,12 +2,12 @@
 import numpy as np
 
 from . import backprop
-
 from .engine import (InputLayer, Layer, SymbolicTensor, fmt_shape, flatten,
                      is_symbolic, pack_like, unique_name)
+from .training import Trainer
 
 
-class Model:
+class Model(Trainer):
     """``rl.Model(inputs, outputs)``: the layers between symbolic inputs and outputs.
 
     ``model(x)`` / ``model.predict(x)`` run it on arrays; ``model.summary()`` prints
@@ -71,7 +71,8 @@ class Model:
     @property
     def output_shape(self):
         self.input_shape                  # the same explanation when there is no input yet
-        return pack_like(self.outputs, [t.shape for t in flatten(self.outputs)])
+        shapes = [t.shape for t in flatten(self.outputs)]
+        return shapes if isinstance(self.outputs, (list, tuple)) else shapes[0]   # a list, as Keras
 
     # --- running ---------------------------------------------------------------
     def __call__(self, x):

@@ -5,6 +5,8 @@
     reset_after=False                : h~ = tanh(x_t Wh + (r * h_tm1) Uh)
     h  = z * h_tm1 + (1 - z) * h~
 """
+from types import SimpleNamespace
+
 import numpy as np
 
 from .. import backend
@@ -38,20 +40,56 @@ class GRUCell(Cell):
 
     def step(self, xp_t, states):
         """xp_t = x_t @ kernel + input bias (batch, 3*units); states [h_tm1] -> (h, [h])."""
-        h_tm1, u = states[0], self.units                   # (batch, units)
+        h = self.parts(xp_t, states[0]).h                 # (batch, units)
+        return h, [h]
+
+    def parts(self, xp_t, h_tm1):
+        """One step's equations, keeping every intermediate for ``step_backward``."""
+        u = self.units
         x_z, x_r, x_h = xp_t[:, :u], xp_t[:, u:2 * u], xp_t[:, 2 * u:]   # (batch, units) each
         sigmoid, rk = self.recurrent_activation, self.recurrent_kernel
         if self.reset_after:
             inner = h_tm1 @ rk + self.recurrent_bias       # (batch, 3*units)
-            z = sigmoid(x_z + inner[:, :u])                # update gate
-            r = sigmoid(x_r + inner[:, u:2 * u])           # reset gate
-            hh = self.activation(x_h + r * inner[:, 2 * u:])           # candidate h~
+            a_z, a_r = x_z + inner[:, :u], x_r + inner[:, u:2 * u]
         else:
-            z = sigmoid(x_z + h_tm1 @ rk[:, :u])
-            r = sigmoid(x_r + h_tm1 @ rk[:, u:2 * u])
-            hh = self.activation(x_h + (r * h_tm1) @ rk[:, 2 * u:])
+            inner = None
+            a_z, a_r = x_z + h_tm1 @ rk[:, :u], x_r + h_tm1 @ rk[:, u:2 * u]
+        z, r = sigmoid(a_z), sigmoid(a_r)                  # update gate, reset gate
+        if self.reset_after:
+            a_h = x_h + r * inner[:, 2 * u:]
+        else:
+            a_h = x_h + (r * h_tm1) @ rk[:, 2 * u:]
+        hh = self.activation(a_h)                          # candidate h~
         h = z * h_tm1 + (1 - z) * hh                       # (batch, units)
-        return h, [h]
+        return SimpleNamespace(inner=inner, a_z=a_z, a_r=a_r, a_h=a_h, z=z, r=r, hh=hh, h=h)
+
+    def step_backward(self, xp_t, states, d_h, d_states):
+        """dL/dh -> (dL/dxp_t (batch, 3*units), [dL/dh_tm1], {"recurrent_kernel", "recurrent_bias"})."""
+        h_tm1, u, rk = states[0], self.units, self.recurrent_kernel
+        p, back, sigmoid = self.parts(xp_t, h_tm1), backend.activation_backward, self.recurrent_activation
+        d_h = d_h + d_states[0]                            # from the output and the next step
+        d_a_h = back(self.activation, p.a_h, p.hh, d_h * (1 - p.z))       # through h~
+        d_a_z = back(sigmoid, p.a_z, p.z, d_h * (h_tm1 - p.hh))          # through z
+        d_h_tm1 = d_h * p.z
+        if self.reset_after:                               # a_h = x_h + r * (h_tm1 Uh + b_rec)
+            d_a_r = back(sigmoid, p.a_r, p.r, d_a_h * p.inner[:, 2 * u:])
+            d_inner = np.concatenate([d_a_z, d_a_r, d_a_h * p.r], axis=1)   # (batch, 3*units)
+            d_h_tm1 += d_inner @ rk.T
+            d_rec = {"recurrent_kernel": h_tm1.T @ d_inner, "recurrent_bias": d_inner.sum(axis=0)}
+        else:                                              # a_h = x_h + (r * h_tm1) Uh
+            d_rh = d_a_h @ rk[:, 2 * u:].T
+            d_a_r = back(sigmoid, p.a_r, p.r, d_rh * h_tm1)
+            d_zr = np.concatenate([d_a_z, d_a_r], axis=1)  # (batch, 2*units)
+            d_h_tm1 += d_rh * p.r + d_zr @ rk[:, :2 * u].T
+            d_rec = {"recurrent_kernel": np.concatenate(
+                [h_tm1.T @ d_zr, (p.r * h_tm1).T @ d_a_h], axis=1)}
+        return np.concatenate([d_a_z, d_a_r, d_a_h], axis=1), [d_h_tm1], d_rec
+
+    def gather(self, d):
+        if not (self.use_bias and self.reset_after):
+            return super().gather(d)
+        bias = np.stack([d["input_bias"], d["recurrent_bias"]])           # (2, 3*units)
+        return [d["kernel"], d["recurrent_kernel"], bias]
 
     def config(self):
         return dict(super().config(), recurrent_activation=self.recurrent_activation,

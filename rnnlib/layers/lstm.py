@@ -4,6 +4,8 @@
     c~ = tanh(x_t Wc + h_tm1 Uc + bc)        o = sigmoid(x_t Wo + h_tm1 Uo + bo)
     c = f * c_tm1 + i * c~                   h = o * tanh(c)
 """
+from types import SimpleNamespace
+
 import numpy as np
 
 from .. import backend
@@ -35,7 +37,11 @@ class LSTMCell(Cell):
 
     def step(self, xp_t, states):
         """xp_t = x_t @ kernel + bias (batch, 4*units); states [h_tm1, c_tm1] -> (h, [h, c])."""
-        h_tm1, c_tm1 = states                              # (batch, units) each
+        p = self.parts(xp_t, *states)
+        return p.h, [p.h, p.c]
+
+    def parts(self, xp_t, h_tm1, c_tm1):
+        """One step's equations, keeping every intermediate for ``step_backward``."""
         u = self.units
         z = h_tm1 @ self.recurrent_kernel + xp_t           # (batch, 4*units)
         i = self.recurrent_activation(z[:, :u])            # input gate
@@ -43,8 +49,25 @@ class LSTMCell(Cell):
         c_hat = self.activation(z[:, 2 * u:3 * u])         # candidate memory
         o = self.recurrent_activation(z[:, 3 * u:])        # output gate
         c = f * c_tm1 + i * c_hat                          # (batch, units)
-        h = o * self.activation(c)                         # (batch, units)
-        return h, [h, c]
+        tanh_c = self.activation(c)
+        h = o * tanh_c                                     # (batch, units)
+        return SimpleNamespace(z=z, i=i, f=f, c_hat=c_hat, o=o, c=c, tanh_c=tanh_c, h=h)
+
+    def step_backward(self, xp_t, states, d_h, d_states):
+        """dL/dh and dL/dc -> (dL/dxp_t (batch, 4*units), [dL/dh_tm1, dL/dc_tm1],
+        {"recurrent_kernel"}).  dc flows back to c_tm1 through the forget gate f."""
+        (h_tm1, c_tm1), u = states, self.units
+        p, back, sigmoid = self.parts(xp_t, h_tm1, c_tm1), backend.activation_backward, self.recurrent_activation
+        d_h = d_h + d_states[0]                            # from the output and the next step
+        d_c = d_states[1] + back(self.activation, p.c, p.tanh_c, d_h * p.o)   # h = o * tanh(c)
+        d_z = np.concatenate([
+            back(sigmoid, p.z[:, :u], p.i, d_c * p.c_hat),                  # i
+            back(sigmoid, p.z[:, u:2 * u], p.f, d_c * c_tm1),               # f
+            back(self.activation, p.z[:, 2 * u:3 * u], p.c_hat, d_c * p.i),  # c~
+            back(sigmoid, p.z[:, 3 * u:], p.o, d_h * p.tanh_c),             # o
+        ], axis=1)                                         # (batch, 4*units)
+        d_states = [d_z @ self.recurrent_kernel.T, d_c * p.f]
+        return d_z, d_states, {"recurrent_kernel": h_tm1.T @ d_z}
 
     def config(self):
         return dict(super().config(), recurrent_activation=self.recurrent_activation,

@@ -14,7 +14,7 @@ first) and falls back to the step loop below; tests check that both agree.
 import numpy as np
 
 from .. import backend, fast, initializers
-from ..engine import Layer, as_float_array, fmt_shape, set_weights_checked
+from ..engine import Grads, Layer, as_float_array, fmt_shape, set_weights_checked
 
 
 def check_units(units, owner):
@@ -27,6 +27,13 @@ def check_units(units, owner):
             "it has nothing to do with the number of timesteps."
         )
     return int(units)
+
+
+def _add(a, b):
+    """Add gradients kept by name (a dict) or in order (a list)."""
+    if isinstance(a, dict):
+        return {k: a[k] + b[k] for k in a}
+    return [p + q for p, q in zip(a, b)]
 
 
 def _flag(value, name, owner):
@@ -101,6 +108,32 @@ class Cell:
     def call(self, x_t, states):
         """One timestep: x_t (batch, features), states [h_tm1, ...] -> (h, new states)."""
         return self.step(self.project(x_t), list(states))
+
+    # --- the backward passes, beside their forwards -----------------------------------
+    def project_backward(self, x, d_xp):
+        """The backward of ``project``.  x (..., features), d_xp = dL/d(x @ kernel + bias)
+        (..., gates*units) -> (dL/dx (..., features), {"kernel": ..., "input_bias": ...})."""
+        rows_x = x.reshape(-1, x.shape[-1])            # every timestep is a row
+        rows_d = d_xp.reshape(-1, d_xp.shape[-1])
+        d = {"kernel": rows_x.T @ rows_d}              # (features, gates*units)
+        if self.use_bias:
+            d["input_bias"] = rows_d.sum(axis=0)       # (gates*units,)
+        return d_xp @ self.kernel.T, d
+
+    def gather(self, d):
+        """Gradients by name ({"kernel": ...}) -> a list in ``weights`` order."""
+        return [d["kernel"], d["recurrent_kernel"]] + ([d["input_bias"]] if self.use_bias else [])
+
+    def backward(self, x_t, states, d_output, d_new_states):
+        """The backward of ``call``, as any cell may supply it to join backpropagation:
+        x_t (batch, features) and states as ``call`` got them, d_output and d_new_states the
+        gradients of the loss with respect to what it returned
+        -> (dL/dx_t (batch, features), dL/dstates [(batch, size)...], dL/dweights in
+        ``weights`` order)."""
+        d_xp, d_states, d_rec = self.step_backward(self.project(x_t), list(states), d_output,
+                                                   list(d_new_states))
+        d_x, d_in = self.project_backward(x_t, d_xp)
+        return d_x, d_states, self.gather({**d_rec, **d_in})
 
     def config(self):
         return dict(units=self.units, activation=self.activation,
@@ -323,14 +356,33 @@ class RNN(Layer):
 
     # --- the computation -----------------------------------------------------------
     def call(self, x, initial_state=None, mask=None):
-        batch = x.shape[0]
-        states = self._initial_states(batch, initial_state)
+        return self._run(x, initial_state, mask, train=False)[0]
+
+    def call_for_backward(self, x, initial_state=None, mask=None):
+        """As ``call``, keeping every step's input and states for ``backward``."""
+        if not (isinstance(self.cell, Cell) or callable(getattr(self.cell, "backward", None))):
+            raise TypeError(
+                f"Layer '{self.name}': the cell {self.cell!r} has no backward method, so "
+                "gradients cannot flow through it. Add one beside its call:\n"
+                "    def backward(self, x_t, states, d_output, d_new_states):\n"
+                "        # the gradients of the loss with respect to call's inputs and weights\n"
+                "        return d_x_t, d_states, d_weights   # d_weights in cell.weights order"
+            )
+        return self._run(x, initial_state, mask, train=True)
+
+    def _run(self, x, initial_state, mask, train):
+        states = self._initial_states(x.shape[0], initial_state)
+        xs = x.transpose(1, 0, 2)                     # (timesteps, batch, features)
         if mask is not None:
             mask = np.asarray(mask).astype(bool)
-        sequence, last, states = self._loop(x, states, mask)
+        if self.go_backwards:                         # read time backwards, mask alike
+            xs, mask = xs[::-1], None if mask is None else mask[:, ::-1]
+        outputs, last, states, tape = self._loop(xs, states, mask, train)
         if self.stateful:
             self.states = [s.copy() for s in states]
-        return self._assemble(sequence, last, states)
+        sequence = None if outputs is None else outputs.transpose(1, 0, 2)
+        cache = (x.shape, initial_state is not None, tape)
+        return self._assemble(sequence, last, states), cache
 
     def _initial_states(self, batch, initial_state):
         if initial_state is not None:
@@ -340,30 +392,29 @@ class RNN(Layer):
             return self.states
         return [np.zeros((batch, s), self.dtype) for s in self.state_sizes]
 
-    def _loop(self, x, states, mask):
-        """x (batch, timesteps, features) -> (outputs over time or None, last output, states)."""
-        xs = x.transpose(1, 0, 2)                     # (timesteps, batch, features)
-        if self.go_backwards:
-            xs = xs[::-1]
-            mask = None if mask is None else mask[:, ::-1]
-        # GRU and LSTM: a fused loop if one applies (no mask on fast paths), else step
-        fused = None if mask is not None else fast.unroll(self.cell, xs, states,
-                                                          self.return_sequences)
-        if fused is not None:
-            outputs, states = fused
-            sequence = None if outputs is None else outputs.transpose(1, 0, 2)
-            return sequence, states[0], states
-        if isinstance(self.cell, Cell) and type(self.cell).call is Cell.call:
-            xs = self.cell.project(xs)                # (timesteps, batch, gates*units), one product
-            step = self.cell.step
-        else:
-            step = self._foreign_step
+    def _loop(self, xs, states, mask, train=False):
+        """xs (timesteps, batch, features), in reading order -> (outputs (timesteps, batch,
+        units) or None, the last output, the final states, a tape for backward or None)."""
+        if mask is None:    # a fused loop if one applies (rnnlib.fast), else step by step
+            fused = (fast.unroll_train(self.cell, xs, states) if train
+                     else fast.unroll(self.cell, xs, states, self.return_sequences))
+            if fused is not None and train:
+                outputs, states, cache = fused
+                return outputs if self.return_sequences else None, states[0], states, ("fast", cache)
+            if fused is not None:
+                outputs, states = fused
+                return outputs, states[0], states, None
+        own = isinstance(self.cell, Cell) and type(self.cell).call is Cell.call
+        inputs = self.cell.project(xs) if own else xs   # own cells: one product for all steps
+        step = self.cell.step if own else self._foreign_step
         timesteps, batch = xs.shape[:2]
         outputs = (np.empty((timesteps, batch, self.output_size), self.dtype)
                    if self.return_sequences else None)
         output = np.zeros((batch, self.output_size), self.dtype)
+        history = []                                  # the states each step started from
         for t in range(timesteps):
-            new_output, new_states = step(xs[t], states)
+            history.append(states)
+            new_output, new_states = step(inputs[t], states)
             if mask is not None:
                 m = mask[:, t, None]                  # (batch, 1): True = read this step
                 held = 0.0 if self.zero_output_for_mask else output
@@ -372,8 +423,74 @@ class RNN(Layer):
             output, states = new_output, new_states
             if outputs is not None:
                 outputs[t] = output
-        sequence = None if outputs is None else outputs.transpose(1, 0, 2)
-        return sequence, output, list(states)
+        tape = ("steps", (xs, inputs, history, mask, own)) if train else None
+        return outputs, output, list(states), tape
+
+    # --- backpropagation through time ----------------------------------------------
+    def backward(self, cache, d_out):
+        """dL/d(what call returned) -> Grads: dL/dx (batch, timesteps, features), dL/dweights,
+        dL/d(initial_state) if one was given, and dL/dh_t (batch, timesteps, units)."""
+        (batch, timesteps, _), had_initial_state, (kind, tape) = cache
+        d_output, d_states = (d_out[0], list(d_out[1:])) if self.return_state else (d_out, None)
+        if d_states is None:
+            d_states = [np.zeros((batch, s), self.dtype) for s in self.state_sizes]
+        if self.return_sequences:
+            d_seq = np.asarray(d_output).transpose(1, 0, 2)   # (timesteps, batch, units), as read
+        else:
+            d_seq = np.zeros((timesteps, batch, self.output_size), self.dtype)
+            d_seq[-1] = d_output                       # only the last output was returned
+        if kind == "fast":
+            d_xs, d_states, d_weights, d_h = fast.unroll_backward(self.cell, tape, d_seq, d_states)
+        else:
+            d_xs, d_states, d_weights, d_h = self._loop_backward(tape, d_seq, d_states)
+        if self.go_backwards:
+            d_xs = d_xs[::-1]                          # back into the input's time order
+        return Grads(d_xs.transpose(1, 0, 2), d_weights,
+                     d_states if had_initial_state else None, {self.name: d_h.transpose(1, 0, 2)})
+
+    def _loop_backward(self, tape, d_seq, d_states):
+        """The reverse loop: from the last step to the first, each step's backward gets
+        dL/d(its output) and dL/d(its new states) and hands dL/d(its old states) back."""
+        xs, inputs, history, mask, own = tape
+        d_inputs, d_h = np.empty_like(inputs), np.empty_like(d_seq)
+        d_held, d_weights = 0.0, None                  # d_held: into the output a masked step repeats
+        for t in reversed(range(len(inputs))):
+            d_o, d_new = d_seq[t] + d_held, d_states
+            d_h[t] = d_o + d_states[0]                 # dL/dh_t, the total (a masked h_t = h_tm1)
+            if mask is not None:                       # a masked step passes everything back
+                m = mask[:, t, None]
+                d_held = 0.0 if self.zero_output_for_mask else np.where(m, 0.0, d_o)
+                d_kept = [np.where(m, 0.0, d) for d in d_states]
+                d_o, d_new = np.where(m, d_o, 0.0), [np.where(m, d, 0.0) for d in d_states]
+            step_backward = self.cell.step_backward if own else self._foreign_backward
+            d_inputs[t], d_states, d_w = step_backward(inputs[t], history[t], d_o, d_new)
+            if mask is not None:
+                d_states = [a + b for a, b in zip(d_states, d_kept)]
+            d_weights = d_w if d_weights is None else _add(d_weights, d_w)
+        if not own:
+            return d_inputs, d_states, list(d_weights or []), d_h
+        d_xs, d_in = self.cell.project_backward(xs, d_inputs)   # one product for all steps
+        return d_xs, d_states, self.cell.gather({**d_weights, **d_in}), d_h
+
+    def _foreign_backward(self, x_t, states, d_output, d_new_states):
+        """Call a learner's cell's backward, and check what it returns."""
+        d_x, d_states, d_weights = self.cell.backward(x_t, list(states), d_output, list(d_new_states))
+        d_states = list(d_states) if isinstance(d_states, (list, tuple)) else [d_states]
+        d_x, d_states = np.asarray(d_x), [np.asarray(d) for d in d_states]
+        weights = list(getattr(self.cell, "weights", []))
+        bad = (d_x.shape != x_t.shape or [d.shape for d in d_states] != [s.shape for s in states]
+               or len(d_weights) != len(weights)
+               or any(np.shape(d) != w.shape for d, w in zip(d_weights, weights)))
+        if bad:
+            raise ValueError(
+                f"The cell {self.cell!r} returned gradients of the wrong shapes from backward: "
+                f"d_x_t {fmt_shape(d_x.shape)} (expected {fmt_shape(x_t.shape)}), d_states "
+                f"{[fmt_shape(d.shape) for d in d_states]} (expected "
+                f"{[fmt_shape(s.shape) for s in states]}), d_weights "
+                f"{[fmt_shape(np.shape(d)) for d in d_weights]} (expected "
+                f"{[fmt_shape(w.shape) for w in weights]}, in cell.weights order)."
+            )
+        return d_x, d_states, [np.asarray(d) for d in d_weights]
 
     def _foreign_step(self, x_t, states):
         """Call a cell that is not rnnlib's, and check what it returns."""

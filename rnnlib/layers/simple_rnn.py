@@ -1,4 +1,5 @@
 """SimpleRNN: h_t = activation(x_t @ kernel + h_tm1 @ recurrent_kernel + bias)."""
+from .. import backend
 from .rnn import RNN, Cell
 
 
@@ -12,6 +13,15 @@ class SimpleRNNCell(Cell):
         h_tm1 = states[0]                                  # (batch, units)
         h = self.activation(xp_t + h_tm1 @ self.recurrent_kernel)  # (batch, units)
         return h, [h]
+
+    def step_backward(self, xp_t, states, d_h, d_states):
+        """dL/dh (from the output and from the next step) -> (dL/dxp_t, [dL/dh_tm1],
+        {"recurrent_kernel": dL/dU}).  tanh' is taken from h: 1 - h**2."""
+        h_tm1 = states[0]                                  # (batch, units)
+        z = xp_t + h_tm1 @ self.recurrent_kernel           # the forward again
+        h = self.activation(z)
+        d_z = backend.activation_backward(self.activation, z, h, d_h + d_states[0])
+        return d_z, [d_z @ self.recurrent_kernel.T], {"recurrent_kernel": h_tm1.T @ d_z}
 
 
 class SimpleRNN(RNN):
