@@ -282,7 +282,7 @@ class Trainer:
 
     def _check_targets(self, y, output):
         """The loss's check, with the layer to change when time axes disagree."""
-        pred_shape = output.shape
+        pred_shape = (None,) + tuple(output.shape[1:])     # any number of samples, in batches
         try:
             self.loss.check(y, pred_shape)
         except ValueError as error:

@@ -15,12 +15,6 @@ from numpy.testing import assert_allclose
 
 import rnnlib as rl
 from rnnlib import callbacks, losses, metrics, optimizers
-from rnnlib.training import Trainer
-
-# rl.Model inherits Trainer (the lead wires it); until then the tests mix it in themselves.
-Sequential = rl.Sequential if issubclass(rl.Sequential, Trainer) else \
-    type("Sequential", (Trainer, rl.Sequential), {})
-Model = rl.Model if issubclass(rl.Model, Trainer) else type("Model", (Trainer, rl.Model), {})
 
 TOL = {"float64": 1e-6, "float32": 1e-5}
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -42,7 +36,7 @@ def regression(n=40, features=3, seed=0):
 
 
 def dense_model(features=3, units=1, activation=None, seed=0):
-    return Sequential([rl.Input(shape=(features,)),
+    return rl.Sequential([rl.Input(shape=(features,)),
                        rl.layers.Dense(units, activation=activation,
                                        kernel_initializer=rl.initializers.GlorotUniform(seed=seed))])
 
@@ -272,7 +266,7 @@ def test_compile_without_a_loss_fails_at_fit_with_the_fix():
 def sequence_classifier(return_sequences, classes=10):
     x = rl.Input(shape=(5, 2))
     h = rl.layers.LSTM(8, return_sequences=return_sequences, name="encoder")(x)
-    return Model(x, rl.layers.Dense(classes, activation="softmax", name="head")(h))
+    return rl.Model(x, rl.layers.Dense(classes, activation="softmax", name="head")(h))
 
 
 @pytest.mark.parametrize("loss, y, per_step", [
@@ -490,7 +484,7 @@ def test_a_tiny_dense_regression_learns():
 
 def test_a_model_with_two_inputs_takes_a_list():
     a, b = rl.Input(shape=(2,)), rl.Input(shape=(3,))
-    model = Model([a, b], rl.layers.Dense(1)(rl.layers.Concatenate()([a, b])))
+    model = rl.Model([a, b], rl.layers.Dense(1)(rl.layers.Concatenate()([a, b])))
     model.compile(optimizer="adam", loss="mse")
     x, y = regression(20, features=5)
     history = model.fit([x[:, :2], x[:, 2:]], y, batch_size=7, epochs=2, verbose=0)
@@ -721,3 +715,55 @@ def test_the_nan_warning_shows_every_time_and_alone():
         model.train_on_batch(x, y)
         model.train_on_batch(x, y)
     assert [str(w.message)[:40] for w in caught] == ["train_on_batch: the update made a weight"] * 2
+
+
+# --- stateful layers --------------------------------------------------------------------
+
+def stateful_model(batch=4):
+    x = rl.Input(shape=(3, 2), batch_size=batch)
+    h = rl.layers.SimpleRNN(5, stateful=True, kernel_initializer=rl.initializers.GlorotUniform(seed=1),
+                            recurrent_initializer=rl.initializers.Orthogonal(seed=2))(x)
+    return rl.Model(x, rl.layers.Dense(1, kernel_initializer=rl.initializers.GlorotUniform(seed=3))(h))
+
+
+def test_stateful_layers_carry_their_states_from_batch_to_batch_in_fit():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(12, 3, 2)).astype("float32")
+    y = rng.normal(size=(12, 1)).astype("float32")
+    model = stateful_model()
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.0), loss="mse")
+    by_hand = [losses.MeanSquaredError()(y[i:i + 4], model(x[i:i + 4])) for i in (0, 4, 8)]
+    model.layers[1].reset_states()
+    history = model.fit(x, y, batch_size=4, shuffle=False, verbose=0)
+    assert_allclose(history.history["loss"], [np.mean(by_hand)], rtol=1e-6)
+    model.layers[1].reset_states()
+    fresh = [losses.MeanSquaredError()(y[i:i + 4], model(x[i:i + 4])) for i in (0, 0)]
+    assert fresh[1] != pytest.approx(fresh[0])            # the state carried into the second call
+
+
+@pytest.mark.parametrize("kwargs, n", [({"batch_size": 3}, 12), ({"batch_size": 4}, 10)],
+                         ids=["other_batch_size", "samples_not_divisible"])
+def test_a_fixed_batch_size_needs_whole_batches(kwargs, n):
+    model = stateful_model()
+    model.compile(loss="mse")
+    with pytest.raises(ValueError, match=r"fixed batch size of 4.*batch_size=4.*divisible by 4"):
+        model.fit(np.zeros((n, 3, 2)), np.zeros((n, 1)), verbose=0, **kwargs)
+
+
+@pytest.mark.keras
+def test_stateful_fit_matches_keras():
+    keras = keras_or_skip()
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(12, 3, 2)).astype("float32")
+    y = rng.normal(size=(12, 1)).astype("float32")
+    k_in = keras.Input(shape=(3, 2), batch_size=4)
+    k_model = keras.Model(k_in, keras.layers.Dense(1)(keras.layers.SimpleRNN(5, stateful=True)(k_in)))
+    model = stateful_model()
+    model.set_weights(k_model.get_weights())
+    histories = []
+    for m, lib in ((k_model, keras), (model, rl)):
+        m.compile(optimizer=lib.optimizers.Adam(learning_rate=0.01), loss="mse")
+        histories.append(m.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0).history["loss"])
+    assert_allclose(histories[1], histories[0], rtol=1e-5, atol=1e-5)
+    for k, r in zip(k_model.get_weights(), model.get_weights()):
+        assert_allclose(r, k, rtol=1e-5, atol=1e-5)
