@@ -73,23 +73,26 @@ class Trainer:
         return self._flatten(self._test_step(xs, y))
 
     def _train_step(self, xs, y, where="train_on_batch"):
-        with np.errstate(over="ignore", invalid="ignore"):   # overflow is checked below, in words
+        """The four lines of the module's docstring, with a guard against NaN."""
+        with np.errstate(over="ignore", invalid="ignore"):      # reported below, in words
             y_pred, tape = self.forward(self._as_model_input(xs))
             loss, d_y_pred = self.loss.value_and_grad(y, y_pred)
             grads = self.backward(tape, d_y_pred).weights
-            weights = self.weights
-            bad = "loss" if not np.isfinite(loss) else next(
-                (f"gradient of weight {i}" for i, g in enumerate(grads) if not np.all(np.isfinite(g))), None)
-            if bad is None:
-                before = [w.copy() for w in weights]
-                self.optimizer.apply(grads, weights)
-                if not all(np.all(np.isfinite(w)) for w in weights):
-                    for w, b in zip(weights, before):          # undo the step that overflowed
-                        w[...] = b
-                    bad = "update"
-        if bad is not None:
-            self._stop_on_nan(bad, loss, where)
+            problem = non_finite(loss, grads) or self._apply_or_undo(grads)
+        if problem:
+            self._stop_on_nan(problem, where)
         return self._update_metrics(loss, y, y_pred, len(xs[0]))
+
+    def _apply_or_undo(self, grads):
+        """Apply the optimizer's step; undo it (returning why) if it made a weight infinite."""
+        weights = self.weights
+        before = [w.copy() for w in weights]
+        self.optimizer.apply(grads, weights)
+        if all(np.all(np.isfinite(w)) for w in weights):
+            return None
+        for w, b in zip(weights, before):
+            w[...] = b
+        return "the update made a weight infinite"
 
     def _test_step(self, xs, y):
         y_pred = self(self._as_model_input(xs))
@@ -110,12 +113,10 @@ class Trainer:
         values = [logs[m.name] for m in self.metrics]
         return values[0] if len(values) == 1 else values
 
-    def _stop_on_nan(self, bad, loss, where):
-        what = {"loss": f"the loss is {loss}", "update": "the update made a weight infinite"}.get(
-            bad, f"the {bad} is NaN or infinite (loss {loss:.4g})")
-        message = (f"{where}: {what}, so training stopped; this step was not applied and the weights "
-                   "are those of the last good step. A loss that grows until it overflows usually "
-                   "means the learning rate is too large: try a smaller one, e.g. "
+    def _stop_on_nan(self, problem, where):
+        message = (f"{where}: {problem}, so training stopped; this step was not applied and the "
+                   "weights are those of the last good step. A loss that grows until it overflows "
+                   "usually means the learning rate is too large: try a smaller one, e.g. "
                    "optimizer=rl.optimizers.Adam(learning_rate=1e-4), or clip the gradients, e.g. "
                    "Adam(clipnorm=1.0). Check the data for huge values too.")
         with warnings.catch_warnings():
@@ -147,8 +148,8 @@ class Trainer:
             xs, y = [a[:split_at] for a in xs], y[:split_at]
         elif validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (x_val, y_val), received "
-                                 f"{type(validation_data).__name__} of length {len(validation_data)}.")
+                raise ValueError("validation_data must be a tuple (x_val, y_val) (rnnlib has no "
+                                 f"sample weights), received {type(validation_data).__name__}.")
             val = self._standardize(*validation_data, "fit (validation_data)", batch_size)
         else:
             val = None
@@ -218,8 +219,6 @@ class Trainer:
             outputs.append(self(self._as_model_input([a[rows] for a in xs])))
             callbacks.on_predict_batch_end(step, {"outputs": outputs[-1]})
         callbacks.on_predict_end()
-        if not outputs:
-            raise ValueError("predict received 0 samples.")
         leaves = zip(*[flatten(o) for o in outputs])
         return pack_like(outputs[0], [np.concatenate(parts, axis=0) for parts in leaves])
 
@@ -259,9 +258,12 @@ class Trainer:
     def _inputs_list(self, x):
         if x is None:
             raise ValueError("No input data: pass x, an array of shape (samples, timesteps, features).")
-        single = getattr(self, "_single_input", True)
-        xs = [x] if single else list(x)
-        return [np.asarray(a) for a in xs]
+        if getattr(self, "_single_input", True):
+            return [np.asarray(x)]
+        if not isinstance(x, (list, tuple)):
+            raise ValueError(f"Model '{self.name}' has {len(self.inputs)} inputs: pass x as a list "
+                             f"of {len(self.inputs)} arrays, in the order of rl.Model(inputs=[...]).")
+        return [np.asarray(a) for a in x]
 
     def _as_model_input(self, xs):
         return xs[0] if getattr(self, "_single_input", True) else xs
@@ -306,6 +308,16 @@ class Trainer:
                     f"'{layer.name}' returns only its last output. Set return_sequences=True on "
                     f"'{layer.name}', or give one target per sample.") from error
             raise
+
+
+def non_finite(loss, grads):
+    """What is NaN or infinite in a step, in words, or None."""
+    if not np.isfinite(loss):
+        return f"the loss is {loss}"
+    for i, g in enumerate(grads):
+        if not np.all(np.isfinite(g)):
+            return f"the gradient of weight {i} is NaN or infinite (the loss is {loss:.4g})"
+    return None
 
 
 def sequence_layer(tensor):

@@ -492,6 +492,8 @@ def test_a_model_with_two_inputs_takes_a_list():
     assert model.predict([x[:, :2], x[:, 2:]], verbose=0).shape == (20, 1)
     with pytest.raises(ValueError, match=r"x has 20, 19 samples but y has 20"):
         model.fit([x[:, :2], x[:19, 2:]], y, verbose=0)
+    with pytest.raises(ValueError, match=r"has 2 inputs: pass x as a list of 2 arrays"):
+        model.fit(x, y, verbose=0)
 
 
 # --- the progress bar -------------------------------------------------------------------
