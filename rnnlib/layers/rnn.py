@@ -7,6 +7,17 @@ A *cell* does one timestep: ``call(x_t, states) -> (output_t, new_states)``, wit
 ``return_sequences``, ``return_state``, ``go_backwards``, ``stateful`` and masks.
 Any object with ``state_size`` and ``call`` can drive it - your own cell too.
 
+Learning: ``RNN.backward`` is backpropagation through time, the same loop run from the
+last timestep to the first.  Your own cell joins it by supplying, beside ``call``,
+
+    backward(x_t, states, d_output, d_new_states) -> (d_x_t, d_states, d_weights)
+
+the gradients of the loss with respect to call's inputs (x_t and states) and to the
+cell's ``weights`` (in that order), given those with respect to what call returned.
+It may recompute the forward from x_t and states; it must not keep anything between
+calls.  rnnlib's cells split it as their forward is split: ``project_backward`` and
+``step_backward``.
+
 For speed, ``RNN`` first tries ``rnnlib.fast.unroll`` (GRU and LSTM with their default
 maths and no mask: the whole sequence in one fused loop, as Keras tries cuDNN or oneDNN
 first) and falls back to the step loop below; tests check that both agree.
@@ -150,7 +161,7 @@ class RNN(Layer):
 
     Input ``(batch, timesteps, features)``.  Output ``(batch, units)``, the last
     step's output, or ``(batch, timesteps, units)`` with ``return_sequences=True``;
-    with ``return_state=True`` a list ``[output, *final_states]``.
+    with ``return_state=True`` a tuple ``(output, *final_states)``, as Keras 3.
 
     Call as ``layer(x, initial_state=None, mask=None)``: ``initial_state`` is a list
     of ``(batch, size)`` arrays (``[h0]``, or ``[h0, c0]`` for LSTM); ``mask`` is a
