@@ -1,5 +1,5 @@
 """Checks for ps04_stacking: a forward pass through a stack, each layer's output
-shape, and the repair of the second Stack Overflow question's encoder.
+shape, and the repair of an encoder whose add silently broadcasts (Part C).
 
 The reference is always rnnlib (computed in float64); a wrong answer that equals a
 known wrong variant is named ("Misconception: first instead of last output — ...").
@@ -216,14 +216,14 @@ def check_stack_output_shapes(stack_output_shapes, hidden=False):
             "and ends the list.")
 
 
-# --- Part C: the encoder of the second Stack Overflow question ---------------------
+# --- Part C: the encoder whose add broadcasts a vector over time --------------------
 
 GRU_NAMES = ("gru_1", "gru_1b", "gru_2", "gru_2b")
 FLAGS = ("return_sequences", "go_backwards", "return_state")
 
 
 def so_encoder(fix=None):
-    """The question's encoder on a (None, 32, 32, 16) feature map; ``fix`` is an answer
+    """The broken encoder on a (None, 32, 32, 16) feature map; ``fix`` is an answer
     dict {"layer": ..., "flag": ..., "value": ...} applied to that layer's settings.
 
     Returns (model, caught warnings).  Raises ValueError where rnnlib refuses a layer.
@@ -347,13 +347,13 @@ def check_build_fixed_encoder(build_fixed_encoder, hidden=False):
     if output_shape != ENCODER_OUTPUT:
         raise AssertionError(f"The encoder's output is {output_shape}; expected "
                              f"{ENCODER_OUTPUT}: the feature map's 16 channels plus one from "
-                             "the GRUs. Keep every layer of the question's encoder.")
+                             "the GRUs. Keep every layer of the encoder.")
     if not hidden:
         return
     adds, grus = _layers_of(model, "Add"), _layers_of(model, "GRU")
     if len(adds) != 1 or len(grus) != 4:
-        raise AssertionError(f"The encoder has {len(adds)} Add and {len(grus)} GRU layers; the "
-                             "question's encoder has 1 add and 4 GRU(16) layers, two with "
+        raise AssertionError(f"Your encoder has {len(adds)} Add and {len(grus)} GRU layers; the "
+                             "one to repair has 1 add and 4 GRU(16) layers, two with "
                              "go_backwards=True. Repair it, do not redesign it.")
     shapes = [tuple(t.shape) for t in adds[0]._nodes[0].input_tensors]
     if shapes != [(None, 32, 16)] * 2:
@@ -371,7 +371,7 @@ def check_build_fixed_encoder(build_fixed_encoder, hidden=False):
     if backwards != 2 or model.count_params() != reference.count_params():
         raise AssertionError(
             f"The encoder has {model.count_params()} parameters and {backwards} GRUs with "
-            f"go_backwards=True; the repaired question's encoder has {reference.count_params()} "
+            f"go_backwards=True; the repaired encoder has {reference.count_params()} "
             "and 2. Keep GRU(16) layers, Reshape((32, 512)), the two go_backwards twins, and "
             "change only the flag that makes add mix ranks.")
     x = np.random.default_rng(45).normal(size=(1, 32, 32, 16))

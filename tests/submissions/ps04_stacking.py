@@ -68,7 +68,7 @@ def stack_forward(x, layers_weights, return_sequences_flags):
     "shapes_ignore_return_sequences": dict(cells={"stack_output_shapes": _SHAPES.replace(
         "RETURN_SEQUENCES", "True").replace("SHAPE)", "shape)")},
         score=7, feedback=["Misconception: return_sequences ignored"]),
-    # builds the question's encoder as it is: add broadcasts gru_1's (None, 16) over time
+    # builds the broken encoder as it is: add broadcasts gru_1's (None, 16) over time
     "encoder_not_fixed": dict(cells={"build_fixed_encoder": '''
 def build_fixed_encoder():
     feature_map = rl.Input(shape=(32, 32, 16))
