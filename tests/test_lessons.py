@@ -3,10 +3,15 @@
 Each lesson runs in a fresh python3 kernel on a copy in a temporary folder (the copy's
 folder is the working directory).  Run times are printed and written to
 ``artifacts/lesson_run_times.txt``; nothing is asserted on them, but a cell that hangs
-fails through nbclient's timeout.
+fails through nbclient's timeout.  The lines the prose relies on must be printed, by
+rnnlib and (its code run with Keras 3 standing in for ``rl``) by Keras, except the
+departures each lesson says in words.
 """
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -167,3 +172,81 @@ def _record_times():
     (ROOT / "artifacts").mkdir(exist_ok=True)
     (ROOT / "artifacts" / "lesson_run_times.txt").write_text("\n".join(lines) + "\n")
     print("\n" + "\n".join(lines))
+
+
+# --- the same code under Keras 3 -------------------------------------------------------------
+
+# Runs a lesson's code cells in one namespace with `rl` standing for Keras 3 (torch backend):
+# rl.layers, rl.Input, rl.Model, ... are Keras's own; an eager layer call hands back NumPy (as
+# rnnlib's does; Keras's torch tensors have no .round(3) or [:, ::-1]); rl.viz and rl.widgets
+# draw nothing.  Prints each cell's output, and "!! <error type>" for a cell that raised.
+KERAS_RUNNER = """
+import contextlib, io, sys, types
+import keras, nbformat, torch
+from keras.src.layers.layer import Layer
+
+torch.set_grad_enabled(False)
+depth, call = [0], Layer.__call__
+
+def numpy(t):
+    if isinstance(t, (list, tuple)):
+        return type(t)(numpy(v) for v in t)
+    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t
+
+def outermost_call_returns_numpy(self, *args, **kwargs):
+    depth[0] += 1
+    try:
+        out = call(self, *args, **kwargs)
+    finally:
+        depth[0] -= 1
+    return numpy(out) if depth[0] == 0 else out
+
+Layer.__call__ = outermost_call_returns_numpy
+
+class Nothing:
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+rl = types.ModuleType("rnnlib")
+rl.layers, rl.Input, rl.Model, rl.Sequential = keras.layers, keras.Input, keras.Model, keras.Sequential
+rl.utils, rl.initializers, rl.ops = keras.utils, keras.initializers, keras.ops
+rl.clear_session, rl.viz, rl.widgets = keras.utils.clear_session, Nothing(), Nothing()
+sys.modules["rnnlib"] = rl
+namespace = {}
+for cell in nbformat.read(sys.argv[1], as_version=4).cells:
+    if cell.cell_type == "code":
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                exec(compile(cell.source, cell.id, "exec"), namespace)
+        except Exception as error:
+            out.write(f"!! {type(error).__name__}\\n")
+        print(out.getvalue())
+"""
+
+# Printed lines that are rnnlib's alone, and the errors Keras raises instead (each one said
+# in the lesson's prose, where the learner meets it).
+RNNLIB_ONLY = {                  # (lesson 1's "ndarray": the runner hands Keras's tensors back as NumPy)
+    "04": ["create 'simple_rnn' with return_sequences=True"],   # Keras's message stops earlier
+    "05": ["takes 2 initial states"],                     # Keras: an IndexError
+    "07": ["concatenate_1 (Concatenate)"],                # Keras wraps its table at 76 columns
+}
+KERAS_RAISES = {"05": ["!! IndexError"]}
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_prints_the_same_under_keras(name):
+    pytest.importorskip("keras", reason="Keras 3 is the reference: install the 'reference' extra")
+    pytest.importorskip("torch", reason="Keras runs on the torch backend here")
+    env = dict(os.environ, KERAS_BACKEND="torch")
+    run = subprocess.run([sys.executable, "-c", KERAS_RUNNER, str(COURSE / name)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    key = name[:2]
+    expected = [line for line in PRINTED.get(key, []) if line not in RNNLIB_ONLY.get(key, [])]
+    assert [line for line in expected if line not in run.stdout] == []
+    assert [line for line in RNNLIB_ONLY.get(key, []) if line in run.stdout] == [], \
+        "a departure the prose qualifies is gone: update the lesson"
+    assert re.findall(r"^!! \w+", run.stdout, re.M) == KERAS_RAISES.get(key, [])
