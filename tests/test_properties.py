@@ -116,3 +116,42 @@ def test_symbolic_and_eager_agree(shape):
         return
     assert not isinstance(symbolic, type)
     assert symbolic.shape[1:] == eager.shape[1:]
+
+
+# --- training: any targets, any loss - a teaching error or a finite loss ---------------------
+
+LOSSES = ["mse", "mae", "binary_crossentropy", "categorical_crossentropy",
+          "sparse_categorical_crossentropy"]
+
+
+def _small_model(sequences, units):
+    x = rl.Input(shape=(3, 2))
+    h = layers.SimpleRNN(4, return_sequences=sequences, seed=0)(x)
+    return rl.Model(x, layers.Dense(units, activation="softmax" if units > 1 else "sigmoid")(h))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sequences=st.booleans(), units=st.integers(1, 3), loss=st.sampled_from(LOSSES),
+       target_shape=st.lists(st.integers(0, 4), min_size=0, max_size=4).map(tuple),
+       values=st.sampled_from(["probabilities", "labels", "big labels", "negative"]))
+def test_bad_targets_always_get_a_teaching_error(sequences, units, loss, target_shape, values):
+    """fit/train_on_batch with random target shapes and values: either it trains (a finite
+    loss) or it raises ValueError/TypeError naming what it received - never a NumPy error."""
+    model = _small_model(sequences, units)
+    model.compile(optimizer="sgd", loss=loss)
+    x = np.zeros((4, 3, 2), "float32")
+    rng = np.random.default_rng(0)
+    y = {"probabilities": rng.uniform(size=target_shape),
+         "labels": rng.integers(0, max(units, 1), size=target_shape),
+         "big labels": rng.integers(5, 9, size=target_shape),
+         "negative": -rng.integers(1, 3, size=target_shape)}[values]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loss_value = model.train_on_batch(x, y)
+    except Exception as exc:  # noqa: BLE001 - the property is about the type
+        assert isinstance(exc, (ValueError, TypeError)), f"{type(exc).__name__}: {exc}"
+        msg = str(exc)
+        assert any(w in msg for w in (fmt_shape(target_shape), "samples", "label")), msg
+        return
+    assert np.isfinite(loss_value) or values == "negative"
