@@ -288,6 +288,15 @@ def test_broken_cell_fails_with_a_helpful_assertion(check, kind, hidden):
     assert len(str(info.value)) > 30
 
 
+@pytest.mark.parametrize("container", [tuple, list])
+def test_a_cells_states_may_be_a_tuple_or_a_list(container):
+    class Cell(_reference("ps02_cell", "MySimpleRNNCell")):
+        def call(self, x_t, states):
+            h, new_states = super().call(x_t, states)
+            return h, container(new_states)
+    ps02_cell.check_my_simple_rnn_cell(Cell, hidden=True)     # return_state=True among them
+
+
 # --- common: refusing rnnlib, messages, robustness -------------------------------------------
 
 def _simple_rnn(x, units=3):

@@ -268,6 +268,26 @@ def test_check_names_misconception(case):
         check(fn)
 
 
+# --- states as Keras 3 returns them (tuples) or as Keras 2 did (lists) --------------------
+
+@pytest.mark.parametrize("container", [tuple, list])
+def test_states_may_come_as_a_tuple_or_a_list(container):
+    lstm = _namespace("ps05_state")["lstm_step"]
+    ps05_state.check_lstm_step(lambda *a: container(lstm(*a)), hidden=True)
+    stream = _namespace("ps05_state")["stream_in_chunks"]
+
+    def streamed(layer, x, chunk):
+        outputs, states = stream(layer, x, chunk)
+        return container([outputs, container(states)])
+    ps05_state.check_stream_in_chunks(streamed, hidden=True)
+    shapes = _namespace("ps05_state")["return_state_shapes"]
+    ps05_state.check_return_state_shapes(lambda *a: container(shapes(*a)), hidden=True)
+    both = _namespace("ps06_directions")["bidirectional_forward"]
+    ps06_directions.check_bidirectional_merge_modes(
+        lambda x, f, b, mode, rs: container(both(x, f, b, mode, rs)) if mode is None
+        else both(x, f, b, mode, rs), hidden=True)
+
+
 # --- garbage fails with a helpful AssertionError, never another exception -----------------
 
 def _raises(*args, **kwargs):
@@ -343,6 +363,31 @@ def test_encoder_fix_garbage(answer):
 def test_build_fixed_encoder_garbage(answer):
     with pytest.raises(AssertionError):
         ps04_stacking.check_build_fixed_encoder(answer, hidden=True)
+
+
+def _fixed_encoder_built_in_another_order():
+    """The repaired encoder with the parallel branches made the other way round (twins
+    first, and add's and concatenate's inputs swapped): the same layer shapes."""
+    feature_map = rl.Input(shape=(32, 32, 16))
+    x = rl.layers.Reshape((32, 512))(feature_map)
+    backward = rl.layers.GRU(16, return_sequences=True, go_backwards=True)(x)
+    forward = rl.layers.GRU(16, return_sequences=True)(x)
+    merged = rl.layers.add([backward, forward])
+    both = rl.layers.concatenate([rl.layers.GRU(16, return_sequences=True, go_backwards=True)(merged),
+                                  rl.layers.GRU(16, return_sequences=True)(merged)])
+    output = rl.layers.concatenate([feature_map, rl.layers.Reshape((32, 32, 1))(both)], axis=3)
+    return rl.Model(feature_map, output)
+
+
+def test_build_fixed_encoder_compares_layer_shapes_whatever_the_branch_order():
+    ps04_stacking.check_build_fixed_encoder(_fixed_encoder_built_in_another_order, hidden=True)
+    model = _fixed_encoder_built_in_another_order()
+    reference, _ = ps04_stacking.so_encoder(dict(layer="gru_1", flag="return_sequences", value=True))
+    assert ps04_stacking.first_shape_difference(model, reference) is None
+    broken, _ = ps04_stacking.so_encoder()
+    assert ps04_stacking.first_shape_difference(broken, reference) == (
+        "layer `gru_1` (GRU) outputs (None, 16); no GRU of the repaired encoder outputs that "
+        "(its GRU layers output (None, 32, 16)).")
 
 
 # --- rnnlib doing the work is refused -------------------------------------------------------
