@@ -53,6 +53,11 @@ class Optimizer:
             self.update_step(g, w, {name: arrays[i] for name, arrays in self.slots.items()})
         self.iterations += 1
 
+    def apply_gradients(self, grads_and_vars):
+        """Keras's other spelling of ``apply``: ``opt.apply_gradients(zip(grads, weights))``."""
+        grads, weights = zip(*grads_and_vars)
+        self.apply(grads, weights)
+
     def clip(self, grads):
         if self.clipnorm and self.clipnorm > 0:
             return [g * self.clipnorm / max(np.sqrt(np.sum(g * g)), self.clipnorm) for g in grads]

@@ -217,6 +217,15 @@ def test_optimizer_updates_the_arrays_in_place():
     same = w
     optimizers.Adam().apply([np.ones(3)], [w])
     assert same is w and np.all(w < 1)
+    optimizers.SGD(learning_rate=1.0).apply_gradients(zip([np.ones(3)], [w]))   # Keras's spelling
+    assert same is w and np.all(w < 0)
+
+
+def test_an_optimizer_belongs_to_one_model():
+    opt = optimizers.SGD()
+    opt.apply([np.ones(3)], [np.ones(3)])
+    with pytest.raises(ValueError, match=r"built for weights of shapes \[\(3,\)\].*compile it with a new one"):
+        opt.apply([np.ones(2)], [np.ones(2)])
 
 
 def test_two_clipping_options_at_once_is_a_teaching_error():
