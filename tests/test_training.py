@@ -110,7 +110,7 @@ def test_loss_gradients_match_central_differences(shape):
     ("binary_crossentropy", losses.BinaryCrossentropy),
     ("categorical_crossentropy", losses.CategoricalCrossentropy),
     ("sparse_categorical_crossentropy", losses.SparseCategoricalCrossentropy),
-], ids=lambda v: v if isinstance(v, str) else "")
+], ids=lambda v: v if isinstance(v, str) else v.__name__)
 def test_loss_names_as_keras(name, cls):
     assert type(losses.get(name)) is cls
 
