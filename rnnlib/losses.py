@@ -115,6 +115,17 @@ class BinaryCrossentropy(Loss):
             bce = -(t * np.log(q) + (1 - t) * np.log(1 - q))
         return np.mean(bce, axis=-1)
 
+    def check(self, y_true, pred_shape):
+        t_shape, p_shape = tuple(np.shape(y_true)), tuple(pred_shape)
+        if p_shape and p_shape[-1] not in (None, 1) and shapes_match(t_shape, p_shape[:-1]):
+            raise ValueError(
+                f"binary_crossentropy compares each of the {p_shape[-1]} outputs {fmt_shape(p_shape)} "
+                f"with its own 0/1 target, but y has shape {fmt_shape(t_shape)}: one class label per "
+                "sample? Then use loss='sparse_categorical_crossentropy' (with a softmax output), or "
+                "for a yes/no question make the last layer Dense(1, activation='sigmoid')."
+            )
+        super().check(y_true, pred_shape)
+
     def values_grad(self, t, p):
         if self.from_logits:
             return (sigmoid(p) - t) / p.shape[-1]

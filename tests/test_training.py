@@ -316,8 +316,10 @@ def test_sequence_targets_against_a_last_output_name_the_layer():
     ("sparse_categorical_crossentropy", np.array([0, 1, 2, 0, 1, -1]), r"0..2.*from -1 to 2"),
     ("sparse_categorical_crossentropy", np.full(6, 0.5), r"whole-number class labels"),
     ("mse", np.zeros((6, 2)), r"y have shape \(6, 2\).*output has shape \(None, 3\)"),
+    ("binary_crossentropy", np.arange(6) % 3,
+     r"each of the 3 outputs.*\(6,\): one class label per sample.*sparse_categorical_crossentropy"),
 ], ids=["cce_labels", "cce_label_column", "scce_one_hot", "scce_from_one", "scce_negative",
-        "scce_fractions", "mse_shape"])
+        "scce_fractions", "mse_shape", "bce_labels"])
 def test_targets_that_do_not_fit_the_loss(loss, y, match):
     model = dense_model(features=4, units=3, activation="softmax")
     model.compile(loss=loss)
