@@ -62,12 +62,18 @@ def random_weights(rng, features, units, gates=1, bias_shape=None):
 
 # --- Part A: stack_forward -----------------------------------------------------------
 
-def reference_stack(x, layers_weights, flags):
-    """A stack of rl.layers.SimpleRNN with these weights and return_sequences flags."""
+def reference_stack(x, layers_weights, flags, aliased=False):
+    """A stack of rl.layers.SimpleRNN with these weights and return_sequences flags.
+
+    ``aliased``: every sequence holds its last output at every timestep, as a loop that
+    appends ``h`` and then updates it in place (``h[:] = ...``) makes it.
+    """
     y = np.asarray(x, dtype=float)
     for weights, flag in zip(layers_weights, flags):
         y = reference_layer(rl.layers.SimpleRNN, y.shape[-1], weights,
                             units=weights[1].shape[0], return_sequences=flag)(y)
+        if aliased and flag:
+            y = np.repeat(y[:, -1:], y.shape[1], axis=1)
     return y
 
 
@@ -95,6 +101,7 @@ def check_stack_forward(stack_forward, hidden=False):
                    expected=f"an array of shape {expected.shape}")
         variants = {"time-major layout": swap_time_batch(
             reference_stack(swap_time_batch(x), weights, flags))}
+        variants["every timestep holds the last output"] = reference_stack(x, weights, flags, True)
         if not flags[-1]:
             variants["first instead of last output"] = reference_stack(
                 x, weights, flags[:-1] + [True])[:, 0]

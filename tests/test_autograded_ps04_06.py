@@ -182,6 +182,18 @@ def _stream_from_zeros(layer, x, chunk):
     return np.concatenate([run[0] for run in runs], axis=1), runs[-1][1:]
 
 
+def _aliased_stack(x, layers_weights, return_sequences_flags):
+    """Each layer appends h and then overwrites it in place: every stored output is h."""
+    sequence = x
+    for (kernel, recurrent_kernel, bias), flag in zip(layers_weights, return_sequences_flags):
+        h, outputs = np.zeros((x.shape[0], recurrent_kernel.shape[0])), []
+        for t in range(sequence.shape[1]):
+            h[:] = np.tanh(sequence[:, t] @ kernel + h @ recurrent_kernel + bias)
+            outputs.append(h)
+        sequence = np.stack(outputs, axis=1) if flag else h
+    return sequence
+
+
 def _dense_flattens(ref):
     def fn(input_shape, layers):
         shapes, shape = [], (None,) + tuple(input_shape)
@@ -205,6 +217,9 @@ EXTRA = {
         "ps04_stacking", "stack_forward", lambda ref: lambda x, w, f: np.swapaxes(
             ref(np.swapaxes(x, 0, 1), w, f), 0, 1) if f[-1] else ref(np.swapaxes(x, 0, 1), w, f),
         ps04_stacking.check_stack_forward, "time-major layout"),
+    "in-place update inside a stack": (
+        "ps04_stacking", "stack_forward", lambda ref: _aliased_stack,
+        ps04_stacking.check_stack_forward, "every timestep holds the last output"),
     "Dense drops the time axis": (
         "ps04_stacking", "stack_output_shapes", _dense_flattens,
         ps04_stacking.check_stack_output_shapes, "Dense drops the time axis"),
