@@ -1,6 +1,6 @@
 """How long one update of each lesson explorer takes (compute + redraw), at the sliders' largest values.
 
-    .venv/bin/python benchmarks/widgets.py [--updates 30]
+    .venv/bin/python benchmarks/widgets.py [--updates 30] [explorer ...]
 
 Each update moves one control between two large values, so the explorer really
 recomputes the model and redraws its figure to PNG, as it does for a learner
@@ -58,12 +58,17 @@ def time_updates(name, updates):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=30)
+    parser.add_argument("explorers", nargs="*", metavar="explorer",
+                        help=f"some of {', '.join(CASES)} (default: all)")
     args = parser.parse_args()
+    unknown = [name for name in args.explorers if name not in CASES]
+    if unknown:
+        parser.error(f"unknown explorer {', '.join(unknown)}; choose from {', '.join(CASES)}")
     print(f"{args.updates} updates each; wall-clock ms, and CPU ms of this process "
           "(CPU is what the update costs when other programs compete for the cores)")
     print(f"{'explorer':<22}{'control moved':<18}{'p50':>7}{'p95':>7}{'max':>7}"
           f"{'cpu p50':>9}{'cpu p95':>9}")
-    for name in CASES:
+    for name in args.explorers or CASES:
         wall, cpu = time_updates(name, args.updates)
         knob = CASES[name][1]
         print(f"{name:<22}{knob:<18}{np.percentile(wall, 50):7.1f}{np.percentile(wall, 95):7.1f}"
