@@ -76,6 +76,17 @@ def temporary_course(repo=REPO, assignment="*"):
         yield course
 
 
+def copy_course(repo, target):
+    """What a workspace is built from (nbgrader_config.py, course/, source/), copied from
+    ``repo`` to ``target``: a repository to try changes on."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "nbgrader_config.py").write_bytes((Path(repo) / "nbgrader_config.py").read_bytes())
+    for folder in ("course", "source"):
+        copy_tree(Path(repo) / folder, target / folder)
+    return target
+
+
 def copy_tree(src, dst):
     for path in files_in(src):
         target = Path(dst) / path.relative_to(src)

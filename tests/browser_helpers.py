@@ -200,6 +200,22 @@ def kernel_idle(page):
                         ".jp-Notebook-ExecutionIndicator[data-status='idle']")
 
 
+def current_notebook(page):
+    """The notebook panel in front (others stay in the DOM, hidden, when several are open)."""
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+
+
+def set_cell_source(cell, code):
+    """Replace a code cell's text as a student would: click in it, select all, type.
+
+    The text is inserted in one input event, so CodeMirror neither closes brackets nor
+    re-indents lines as it would for key-by-key typing."""
+    editor = cell.locator(".cm-content")
+    editor.click()
+    editor.press("Control+a")
+    cell.page.keyboard.insert_text(code)
+
+
 def run_all_cells(page):
     """Run > Run All Cells, with the mouse, as a student would."""
     page.get_by_role("menuitem", name="Run", exact=True).click()

@@ -5,19 +5,32 @@ sliders of ``rnnlib.widgets.unroll_explorer()`` with the keyboard and with the m
 After every move the explorer must show the output shape Keras would print and
 ``Total params: N`` with N = units * (features + units + 1) for the value the page shows.
 
-Run alone with ``pytest tests/test_browser.py -m browser -s``; the screenshot goes to
-``artifacts/lesson03_browser.png``.
+A learner, in JupyterLab on a workspace built as `make course` builds it, opens lesson 2,
+follows its "Your turn" link to the student version of ps02, writes a wrong step (a known
+misconception), runs the notebook and reads the misconception in the test cell's output,
+fixes it and solves the rest, saves, and the self-check gives full marks.
+
+Run alone with ``pytest tests/test_browser.py -m browser -s``; the screenshots go to
+``artifacts/`` (``lesson03_browser.png``, ``learner_misconception.png``,
+``learner_solved.png``; the self-check's output in ``learner_selfcheck.txt``).
 """
+import contextlib
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from browser_helpers import (CHROMIUM_ARGS, LabServer, Slider, error_outputs, find_chromium,
-                             input_prompts, kernel_idle, open_notebook, run_all_cells,
-                             screenshot_on_failure)
+from autograded_tests import workspace
+from browser_helpers import (CHROMIUM_ARGS, LabServer, Slider, current_notebook, error_outputs,
+                             find_chromium, input_prompts, kernel_idle, open_notebook,
+                             run_all_cells, screenshot_on_failure, set_cell_source)
+import nbgrader_harness as h
+from submissions import ps02_cell as ps02_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "course"
@@ -35,30 +48,43 @@ sync_api = pytest.importorskip("playwright.sync_api",
 expect = sync_api.expect
 
 
-@pytest.fixture(scope="module")
-def lab():
-    """JupyterLab on a copy of course/, isolated in a temporary home; stopped by its PID."""
-    assert (COURSE / LESSON).exists(), f"course/{LESSON} is missing"
-    home = Path(tempfile.mkdtemp(prefix="unrolled-lab-"))
+@contextlib.contextmanager
+def lab_in_temporary_home(prefix, log_name, prepare):
+    """JupyterLab on what ``prepare(home)`` makes in a temporary home: it returns
+    (root_dir, LabServer keyword arguments).  Stopped by its PID; its log goes to
+    artifacts/``log_name``."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        shutil.copytree(COURSE, home / "course")
-        server = LabServer(home / "course", home)
+        root, kwargs = prepare(home)
+        server = LabServer(root, home, **kwargs)
         try:
             yield server
         finally:
             server.stop()
             ARTIFACTS.mkdir(exist_ok=True)
-            shutil.copy(server.log_path, ARTIFACTS / "lesson03_jupyter_lab.log")
+            shutil.copy(server.log_path, ARTIFACTS / log_name)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
 
-@pytest.fixture
-def page(lab):
+@pytest.fixture(scope="module")
+def lab():
+    """JupyterLab on a copy of course/, isolated in a temporary home."""
+    assert (COURSE / LESSON).exists(), f"course/{LESSON} is missing"
+
+    def prepare(home):
+        shutil.copytree(COURSE, home / "course")
+        return home / "course", {}
+    with lab_in_temporary_home("unrolled-lab-", "lesson03_jupyter_lab.log", prepare) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def chromium_page(profile):
     """A page of a fresh headless Chromium (its own empty profile)."""
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(lab.home / "chromium-profile"), executable_path=CHROMIUM, headless=True,
+            str(profile), executable_path=CHROMIUM, headless=True,
             args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 1100})
         try:
             page = context.pages[0] if context.pages else context.new_page()
@@ -67,6 +93,12 @@ def page(lab):
             yield page
         finally:
             context.close()
+
+
+@pytest.fixture
+def page(lab):
+    with chromium_page(lab.home / "chromium-profile") as page:
+        yield page
 
 
 def expected(timesteps, units, features, return_sequences, return_state):
@@ -188,3 +220,124 @@ def check_lesson03(lab, page):
     # For the screenshot: the kernel has drawn the last picture too.
     expect(kernel_idle(page)).to_be_visible()
     explorer.cell.scroll_into_view_if_needed()
+
+
+# --- the learner's road: lesson 2 -> ps02 -> a misconception -> full marks ------------------
+
+ROAD_LESSON = "course/02_the_recurrent_cell.ipynb"
+ROAD = "ps02_cell"
+ROAD_NOTEBOOK = f"assignments/{ROAD}/{ROAD}.ipynb"
+WRONG = "transposed_kernel"              # tests/submissions/ps02_cell.py: a known misconception
+
+
+@pytest.fixture(scope="module")
+def learner_lab():
+    """JupyterLab as `make course` starts it: on a workspace built from a copy of the
+    repository, with the workspace's own Jupyter config."""
+    def prepare(home):
+        prepare.repo = workspace.copy_course(ROOT, home / "repo")
+        ws = workspace.build(home / "workspace", prepare.repo, log=lambda line: None).root
+        return ws, {"config_dir": ws / ".jupyter"}
+    with lab_in_temporary_home("unrolled-learner-", "learner_jupyter_lab.log", prepare) as server:
+        server.repo = prepare.repo
+        yield server
+
+
+@pytest.fixture
+def learner_page(learner_lab):
+    with chromium_page(learner_lab.home / "chromium-profile") as page:
+        yield page
+
+
+INSTRUCTOR_TOOLS = ("Formgrader", "Course List", "Create Assignment")
+
+
+def nbgrader_menu(page):
+    """The Nbgrader menu of the menu bar, opened with the mouse."""
+    page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+    return page.locator("#jp-mainmenu-nbgrader")
+
+
+def test_instructors_lab_keeps_the_instructor_tools(lab, page):
+    """Plain `jupyter lab` (no workspace config): the Nbgrader menu has every tool."""
+    page.goto(f"{lab.url}/lab")
+    menu = nbgrader_menu(page)
+    for tool in ("Assignment List", *INSTRUCTOR_TOOLS):
+        expect(menu).to_contain_text(tool, ignore_case=True)
+    page.keyboard.press("Escape")
+
+
+def code_cell(panel, text):
+    """The code cell of ``panel`` whose text holds ``text``."""
+    return panel.locator(".jp-CodeCell").filter(has_text=text).first
+
+
+def test_learner_road_from_lesson_to_full_marks(learner_lab, learner_page):
+    page = learner_page
+    with screenshot_on_failure(page, ARTIFACTS / "learner_road_failed.png"):
+        walk_the_road(learner_lab, page)
+
+
+def walk_the_road(lab, page):
+    source = nbformat.read(str(lab.repo / "source" / ROAD / f"{ROAD}.ipynb"), 4)
+    release = nbformat.read(str(lab.root_dir / ROAD_NOTEBOOK), 4)
+    answers = h.reference_cells(source)
+    stubs = {nb_id: h.release_code(release, nb_id) for nb_id in answers}
+    step = "simple_rnn_step"
+
+    # Lesson 2; the Nbgrader menu holds the student's tools only.
+    open_notebook(page, lab, ROAD_LESSON, timeout=TIMEOUT)
+    menu = nbgrader_menu(page)
+    expect(menu).to_contain_text("Assignment List")
+    for instructor_tool in INSTRUCTOR_TOOLS:
+        expect(menu).not_to_contain_text(instructor_tool, ignore_case=True)
+    page.keyboard.press("Escape")
+
+    # "Your turn": the link opens the student version of ps02 in the workspace.
+    link = current_notebook(page).locator(f".jp-RenderedMarkdown a[href*='{ROAD_NOTEBOOK}']")
+    expect(link).to_have_count(1)
+    link.scroll_into_view_if_needed()
+    link.click()
+    expect(page.locator(".lm-TabBar-tab.lm-mod-current", has_text=f"{ROAD}.ipynb")).to_be_visible()
+    panel = current_notebook(page)
+    expect(panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible()
+    expect(panel).not_to_contain_text("### BEGIN SOLUTION")
+
+    # A wrong step: the test cell names the misconception.
+    wrong = ps02_samples.VARIANTS[WRONG]
+    solution = code_cell(panel, f"def {step}")
+    set_cell_source(solution, wrong["cells"][step])
+    expect(solution.locator(".cm-content")).to_contain_text("recurrent_kernel.T")
+    run_all_cells(page)
+    test_cell = code_cell(panel, f"check_{step}({step})")
+    for phrase in wrong["feedback"]:
+        expect(test_cell.locator(".jp-OutputArea")).to_contain_text(phrase)
+    test_cell.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "learner_misconception.png"))
+
+    # The fix, and the other parts solved; every test cell passes.
+    for grade_id, code in answers.items():
+        first_line = stubs[grade_id].splitlines()[0]
+        set_cell_source(code_cell(panel, first_line), code)
+    run_all_cells(page)
+    prompts = panel.locator(".jp-CodeCell .jp-InputPrompt")
+    expect(prompts).to_have_text([re.compile(r"^\s*\[\d+\]:\s*$")] * prompts.count())
+    expect(panel.locator(".jp-OutputArea-output[data-mime-type="
+                         "'application/vnd.jupyter.stderr']")).to_have_count(0)
+    expect(test_cell.locator(".jp-OutputArea")).not_to_contain_text("Misconception")
+
+    # Saved, then graded by the self-check (as `make check ps02` runs it): full marks.
+    page.keyboard.press("Control+s")
+    expect(page.locator(".jp-StatusBar-TextItem", has_text="Saving completed")).to_be_visible()
+    saved = (lab.root_dir / ROAD_NOTEBOOK).read_text()
+    assert "raise NotImplementedError" not in saved and "recurrent_kernel.T" not in saved
+    page.screenshot(path=str(ARTIFACTS / "learner_solved.png"))
+    check = subprocess.run(
+        [str(Path(sys.executable).with_name("unrolled-check")), ROAD, "--workspace",
+         str(lab.root_dir), "--repo", str(lab.repo)],
+        capture_output=True, text=True, timeout=900)
+    (ARTIFACTS / "learner_selfcheck.txt").write_text(check.stdout + check.stderr)
+    assert check.returncode == 0, check.stderr
+    points = ps02_samples.AUTOGRADED_POINTS
+    assert f"Total: {points} / {points} autograded points - full marks." in check.stdout, check.stdout

@@ -35,15 +35,6 @@ LINK_RE = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 pytestmark = pytest.mark.slow
 
 
-def copy_repo(target):
-    """The parts of the repository a workspace is built from, copied to ``target``."""
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "nbgrader_config.py", target)
-    for folder in ("course", "source"):
-        workspace.copy_tree(REPO / folder, target / folder)
-    return target
-
-
 class Console(list):
     """Collects what the workspace builder prints."""
 
@@ -63,7 +54,7 @@ def build(ws, repo):
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    return copy_repo(tmp_path_factory.mktemp("repo"))
+    return workspace.copy_course(REPO, tmp_path_factory.mktemp("repo"))
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +132,7 @@ def test_second_build_changes_nothing_and_skips_nbgrader(built, tmp_path, repo):
 # --- the learner's edits are never lost ----------------------------------------------------
 
 def test_edits_are_kept_and_untouched_files_updated(built, tmp_path):
-    repo = copy_repo(tmp_path / "repo")
+    repo = workspace.copy_course(REPO, tmp_path / "repo")
     ws = fresh_copy(built, tmp_path)
     lesson2, lesson3 = ws / "course" / LESSONS[1], ws / "course" / LESSONS[2]
     ps02 = ws / "assignments" / PS02 / f"{PS02}.ipynb"
