@@ -34,23 +34,45 @@ class Gradients:
 
 
 class Tape:
-    """What the forward pass kept: every tensor's value and every node's cache."""
+    """What the forward pass kept: every tensor's value and mask, and every node's cache.
+    ``output_mask`` is the mask of the model's (first) output, for the loss (as Keras)."""
 
-    def __init__(self, values, caches):
-        self.values, self.caches = values, caches
+    def __init__(self, values, masks, caches, output_mask):
+        self.values, self.masks, self.caches, self.output_mask = values, masks, caches, output_mask
 
 
-def forward(model, x):
-    """Run ``model`` on arrays like ``model(x)``; returns (outputs, tape)."""
-    values, caches = model._input_values(x), []
+def forward(model, x, training=False, keep=True):
+    """Run ``model`` on arrays like ``model(x)``; returns (outputs, tape).
+
+    Each layer call gets the mask of its input where it reads one (an RNN's ``mask=``), and
+    its output's mask is ``layer.compute_mask``, as Keras 3 propagates masks.  ``training``
+    switches Dropout on (``fit``); ``keep=False`` runs without keeping caches (``model(x)``).
+    """
+    values, masks, caches = model._input_values(x), {}, []
     for node in model._nodes:
         args, kwargs = node.arguments(values)
-        out, cache = node.layer.forward(*args, **kwargs)
-        caches.append(cache)
-        for sym, val in zip(flatten(node.outputs), flatten(out)):
+        layer, inputs = node.layer, args[0]
+        in_mask = pack_like(node.args[0], [masks.get(id(t)) for t in flatten(node.args[0])])
+        first_mask = next((m for m in flatten(in_mask) if m is not None), None)
+        if layer.call_takes_mask and kwargs.get("mask") is None and first_mask is not None:
+            kwargs["mask"] = first_mask
+        if layer.uses_training:
+            kwargs["training"] = training
+        if keep:
+            out, cache = layer.forward(*args, **kwargs)
+            caches.append(cache)
+        else:
+            out = layer(*args, **kwargs)
+        read_mask = in_mask if kwargs.get("mask") is None else kwargs["mask"]
+        out_mask = (layer.compute_mask(inputs, read_mask) if first_mask is not None
+                    or kwargs.get("mask") is not None or node.outputs_have_mask else None)
+        out_masks = flatten(out_mask)
+        for i, (sym, val) in enumerate(zip(flatten(node.outputs), flatten(out))):
             values[id(sym)] = val
-    outputs = pack_like(model.outputs, [values[id(t)] for t in flatten(model.outputs)])
-    return outputs, Tape(values, caches)
+            masks[id(sym)] = out_masks[min(i, len(out_masks) - 1)]
+    leaves = flatten(model.outputs)
+    outputs = pack_like(model.outputs, [values[id(t)] for t in leaves])
+    return outputs, Tape(values, masks, caches, masks.get(id(leaves[0])))
 
 
 def backward(model, tape, d_outputs):

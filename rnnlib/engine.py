@@ -6,6 +6,7 @@ and records a ``Node``, so a whole model can be checked before any data exists.
 Both paths validate first, with the same checks, then either compute or infer.
 """
 import re
+import warnings
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
@@ -46,11 +47,12 @@ class SymbolicTensor:
     ``rl.Input(shape=(2, 1)).shape == (None, 2, 1)``: the batch axis is ``None``.
     """
 
-    def __init__(self, shape, dtype=None, name=None, node=None, index=0):
+    def __init__(self, shape, dtype=None, name=None, node=None, index=0, has_mask=False):
         self.shape = tuple(shape)
         self.dtype = dtype or backend.floatx()
         self.name = name or unique_name("symbolic_tensor")
         self.node, self.index = node, index   # the layer call that made me
+        self.has_mask = has_mask              # a mask (batch, timesteps) will come with the values
 
     @property
     def ndim(self):
@@ -97,17 +99,17 @@ class Node:
         self.input_tensors = [t for t in flatten((args, list(kwargs.values())))
                               if isinstance(t, SymbolicTensor)]
 
+    @property
+    def outputs_have_mask(self):
+        """True if a layer (Embedding, Masking) made a mask here from unmasked inputs."""
+        return any(t.has_mask for t in flatten(self.outputs))
+
     def arguments(self, values):
         """The call's (args, kwargs) with each symbolic tensor replaced by its array in ``values``."""
         def sub(s):
             return pack_like(s, [values[id(t)] if isinstance(t, SymbolicTensor) else t
                                  for t in flatten(s)])
         return sub(list(self.args)), {k: sub(v) for k, v in self.kwargs.items()}
-
-    def run(self, values):
-        """Call the layer eagerly, ``values`` mapping each symbolic tensor to an array."""
-        args, kwargs = self.arguments(values)
-        return self.layer(*args, **kwargs)
 
 
 class Grads(NamedTuple):
@@ -127,14 +129,36 @@ class Layer:
     """
 
     weight_names = ()
+    supports_masking = False    # True: passes a mask on (``compute_mask``), as in Keras 3
+    call_takes_mask = False     # True: ``call(..., mask=)`` reads the input's mask (RNNs)
+    uses_training = False       # True: ``call(..., training=)`` differs in fit (Dropout)
 
-    def __init__(self, name=None):
+    def __init__(self, name=None, **kwargs):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a string, got {name!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.built = False
         self.dtype = backend.floatx()
         self._nodes = []
+        self._input_shape_arg = self._input_shape_argument(kwargs)
+
+    def _input_shape_argument(self, kwargs):
+        """Keras 3 still accepts ``input_shape=``/``input_dim=`` on a first layer, with a warning."""
+        input_dim, input_shape = kwargs.pop("input_dim", None), kwargs.pop("input_shape", None)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
+        shape = (input_dim,) if input_dim is not None else input_shape
+        if shape is not None:
+            warnings.warn(
+                "Do not pass an `input_shape`/`input_dim` argument to a layer. When using "
+                "Sequential models, prefer using an `Input(shape)` object as the first layer in "
+                "the model instead.", UserWarning, stacklevel=4)
+            shape = tuple(shape) if hasattr(shape, "__iter__") else (shape,)
+        return shape
+
+    def compute_mask(self, inputs, mask):
+        """The mask of the output: Keras 3's rule - passed on if ``supports_masking``, else None."""
+        return mask if self.supports_masking else None
 
     # --- the two ways in -------------------------------------------------
     def __call__(self, inputs, **kwargs):
@@ -160,11 +184,37 @@ class Layer:
             self.built = True
         out_shapes = self.compute_output_shape(shapes, **kwargs)
         node = Node(self, (inputs,), kwargs, None)
-        leaves = [SymbolicTensor(s, self.dtype, name=f"{self.name}/out{i}", node=node, index=i)
+        masks = flatten(self._symbolic_mask(inputs, kwargs))
+        leaves = [SymbolicTensor(s, self.output_dtype, name=f"{self.name}/out{i}", node=node,
+                                 index=i, has_mask=masks[min(i, len(masks) - 1)] is not None)
                   for i, s in enumerate(_shape_leaves(out_shapes))]
         node.outputs = _pack_shapes(out_shapes, leaves)
         self._nodes.append(node)
         return node.outputs
+
+    @property
+    def output_dtype(self):
+        return self.dtype
+
+    def _symbolic_mask(self, inputs, kwargs):
+        """Whether the outputs will carry a mask, found by running ``compute_mask`` on
+        stand-in arrays of the inputs' shapes: the same branches as at run time."""
+        has = [t.has_mask for t in flatten(inputs)]
+        given = kwargs.get("mask")
+        if not any(has) and given is None and type(self).compute_mask is Layer.compute_mask:
+            return None
+        stand_ins = pack_like(inputs, [np.ones([d or 1 for d in t.shape], t.dtype)
+                                       for t in flatten(inputs)])
+        mask = (np.ones([d or 1 for d in given.shape[:2]], bool) if given is not None else
+                pack_like(inputs, [np.ones([d or 1 for d in t.shape[:2]], bool) if h else None
+                                   for t, h in zip(flatten(inputs), has)]))
+        if any(has) and not (self.supports_masking or self.call_takes_mask):
+            warnings.warn(
+                f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input with a "
+                "mask attached to it. However, this layer does not support masking and will "
+                "therefore destroy the mask information. Downstream layers will not see the mask.",
+                UserWarning, stacklevel=4)
+        return self.compute_mask(stand_ins, mask)
 
     def _to_arrays(self, inputs):
         if isinstance(inputs, (list, tuple)):
@@ -311,9 +361,10 @@ def _pack_shapes(shapes, leaves):
 class InputLayer(Layer):
     """The layer behind ``rl.Input``: it holds the shape and passes data through."""
 
-    def __init__(self, shape, batch_size=None, name=None):
+    def __init__(self, shape, batch_size=None, name=None, dtype=None):
         super().__init__(name)
         self.batch_shape = (batch_size,) + tuple(shape)
+        self.dtype = dtype or backend.floatx()
         self.built = True
 
     def compute_output_shape(self, shapes, **kwargs):
@@ -323,11 +374,11 @@ class InputLayer(Layer):
         return f"<InputLayer name={self.name!r}, batch_shape={self.batch_shape}>"
 
 
-def Input(shape, batch_size=None, name=None):
+def Input(shape, batch_size=None, name=None, dtype=None):
     """A symbolic input of shape ``(batch_size, *shape)``; the batch is ``None`` (any) by default.
 
     ``shape`` leaves out the batch: ``Input(shape=(2, 1))`` is 2 timesteps of 1 feature
-    and has ``.shape == (None, 2, 1)``.
+    and has ``.shape == (None, 2, 1)``.  ``dtype="int32"`` for token ids (``Embedding``).
     """
     if isinstance(shape, (int, np.integer)) or not hasattr(shape, "__iter__"):
         raise ValueError(
@@ -340,7 +391,7 @@ def Input(shape, batch_size=None, name=None):
             raise ValueError(f"Input(shape={shape}): every size must be a whole number >= 0 or None.")
     if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size <= 0):
         raise ValueError(f"Input(batch_size={batch_size!r}): use a positive whole number or None.")
-    layer = InputLayer(shape, batch_size=batch_size, name=name)
+    layer = InputLayer(shape, batch_size=batch_size, name=name, dtype=dtype)
     node = Node(layer, (), {}, None)
     node.outputs = SymbolicTensor(layer.batch_shape, layer.dtype, name=layer.name, node=node)
     layer._nodes.append(node)

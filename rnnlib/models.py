@@ -79,12 +79,7 @@ class Model(Trainer):
         if is_symbolic(x):
             raise TypeError("Call a model on NumPy arrays; to reuse it in a bigger model, "
                             "call its layers on the new symbolic tensors.")
-        values = self._input_values(x)
-        for node in self._nodes:
-            out = node.run(values)
-            for sym, val in zip(flatten(node.outputs), flatten(out)):
-                values[id(sym)] = val
-        return pack_like(self.outputs, [values[id(t)] for t in flatten(self.outputs)])
+        return backprop.forward(self, x, keep=False)[0]
 
     def _input_values(self, x):
         """{id(input tensor): checked array} for the arrays given as the model's inputs."""
@@ -94,9 +89,10 @@ class Model(Trainer):
         return {id(t): self._check_input(t, arr) for t, arr in zip(self.inputs, xs)}
 
     # --- learning --------------------------------------------------------------
-    def forward(self, x):
-        """As ``model(x)``, also keeping what ``backward`` needs: (outputs, tape)."""
-        return backprop.forward(self, x)
+    def forward(self, x, training=False):
+        """As ``model(x)``, also keeping what ``backward`` needs: (outputs, tape).
+        ``training=True`` (as ``fit`` calls it) switches Dropout on."""
+        return backprop.forward(self, x, training=training)
 
     def backward(self, tape, d_outputs):
         """dL/d(outputs) -> ``Gradients`` (.weights in get_weights() order, .inputs, .h)."""
