@@ -384,6 +384,10 @@ def graph(rows):
     depth = {}
     for name in names:                  # summary order is a topological order
         depth[name] = 1 + max((depth[s] for s, t in edges if t == name), default=-1)
+    for name in names:                  # an input stands just before its first reader
+        readers = [depth[t] for s, t in edges if s == name]
+        if readers and not any(t == name for _, t in edges):
+            depth[name] = min(readers) - 1
     columns = {}
     for name in names:
         columns.setdefault(depth[name], []).append(name)
@@ -398,7 +402,8 @@ def draw_layers(ax, rows, status=None):
     """One box per layer with its output shape below, and an arrow per input tensor.
 
     Layers that read the same tensor stand one above the other (branches); an edge that
-    skips columns runs above the boxes.  ``status`` maps a layer name to "bad" (red: the
+    skips columns runs above the boxes (below them, where it starts and ends at the bottom
+    of its columns).  ``status`` maps a layer name to "bad" (red: the
     error), "warn" (orange: a warning) or "off" (grey: never built).
     """
     wipe(ax)
@@ -413,21 +418,35 @@ def draw_layers(ax, rows, status=None):
                              or (k == 0 and "connected_to" not in row) else CELL)
         _box(ax, x, y, BOX_W, BOX_H, f"{row['name']}\n({row['type']})", colour, 7)
         ax.text(x + BOX_W / 2, y - 0.12, row["output_shape"], ha="center", va="top", fontsize=7)
-    arrows, lane = [], top
+    bottom = min(y for _, _, y in places.values())
+    arrows, high, low = [], top, bottom - 0.45
+
+    def lowest(name):                    # no box below it in its column
+        column, _, y = places[name]
+        return y == min(yy for c, _, yy in places.values() if c == column)
+
+    def highest(name):
+        column, _, y = places[name]
+        return y == max(yy for c, _, yy in places.values() if c == column)
+
     for source, target in edges:
         (c0, x0, y0), (c1, x1, y1) = places[source], places[target]
         if c1 - c0 == 1:                 # next column: straight from side to side
             arrows.append((x0 + BOX_W, y0 + BOX_H / 2, x1, y1 + BOX_H / 2))
             continue
-        lane += 0.3                      # a skip: up, across above everything, down into it
-        ax.plot([x0 + BOX_W / 2, x0 + BOX_W / 2, x1 + BOX_W / 2], [y0 + BOX_H, lane, lane],
-                color="#333333", lw=0.8)
-        arrows.append((x1 + BOX_W / 2, lane, x1 + BOX_W / 2, y1 + BOX_H))
+        xs = [x0 + BOX_W / 2, x0 + BOX_W / 2, x1 + BOX_W / 2]
+        if lowest(source) and lowest(target) and not (highest(source) and highest(target)):
+            low -= 0.3                   # a skip from below: down, across under everything, up
+            ax.plot(xs, [y0, low, low], color="#333333", lw=0.8)
+            arrows.append((x1 + BOX_W / 2, low, x1 + BOX_W / 2, y1))
+        else:
+            high += 0.3                  # a skip: up, across above everything, down into it
+            ax.plot(xs, [y0 + BOX_H, high, high], color="#333333", lw=0.8)
+            arrows.append((x1 + BOX_W / 2, high, x1 + BOX_W / 2, y1 + BOX_H))
     _draw_arrows(ax, arrows)
     width = COLUMN * (1 + max(c for c, _, _ in places.values())) - (COLUMN - BOX_W)
-    bottom = min(y for _, _, y in places.values())
     ax.set_xlim(-0.15, width + 0.15)
-    ax.set_ylim(bottom - 0.6, lane + 0.2)
+    ax.set_ylim(min(bottom - 0.6, low - 0.2), high + 0.2)
 
 
 def layers(model_or_rows, status=None):

@@ -402,6 +402,32 @@ def test_layers_picture_of_a_plain_stack_is_one_row():
     assert viz.graph(sequential.summary_rows())[1] == []       # its input is no row of its own
 
 
+def test_layers_picture_puts_an_input_just_before_its_reader():
+    a, b = rl.Input(shape=(5, 1), name="a"), rl.Input(shape=(5, 2), name="b")
+    both = rl.layers.concatenate([rl.layers.SimpleRNN(3, return_sequences=True)(a), b])
+    model = rl.Model([a, b], rl.layers.GRU(2)(both))
+    places, edges = viz.graph(model.summary_rows())
+    assert set(edges) == _graph_edges(model)
+    assert all(places[t][0] - places[s][0] == 1 for s, t in edges), "no edge skips a column"
+    fig = viz.new_figure(6, 2)
+    viz.draw_layers(fig.add_axes([0, 0, 1, 1]), model.summary_rows())
+    assert len(fig.axes[0].lines) == 0
+
+
+def test_layers_picture_routes_a_skip_from_a_lower_branch_underneath():
+    x = rl.Input(shape=(5, 1), name="x")
+    up = rl.layers.SimpleRNN(3, return_sequences=True, name="up")(x)
+    down = rl.layers.SimpleRNN(3, return_sequences=True, name="down")(x)
+    after = rl.layers.SimpleRNN(3, return_sequences=True, name="after")(up)
+    model = rl.Model(x, rl.layers.add([after, down], name="sum"))
+    places, edges = viz.graph(model.summary_rows())
+    assert set(edges) == _graph_edges(model) and places["down"][2] < places["up"][2]
+    fig = viz.new_figure(6, 2)
+    viz.draw_layers(fig.add_axes([0, 0, 1, 1]), model.summary_rows())
+    (skip,) = fig.axes[0].lines
+    assert max(skip.get_ydata()[1:]) < min(y for _, _, y in places.values())
+
+
 # --- the pictures on their own ---------------------------------------------------------------
 
 def test_pictures_are_png_and_say_what_they_show():
