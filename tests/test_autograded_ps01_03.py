@@ -11,6 +11,8 @@ that says what was expected, never with another exception.
 """
 import copy
 import functools
+import importlib
+import pkgutil
 import re
 from pathlib import Path
 
@@ -406,7 +408,12 @@ CHECKER_SOURCE = ("3 * u * (f + u", "raise AssertionError", "autograded_tests", 
 
 
 def test_every_check_is_student_facing():
-    modules = [ps01_timesteps, ps02_cell, ps03_unrolling, ps04_stacking, ps05_state, ps06_directions]
+    """Every assignment's module (ps*.py, also those added later) wraps each of its checks."""
+    import autograded_tests
+    modules = [importlib.import_module(f"autograded_tests.{info.name}")
+               for info in pkgutil.iter_modules(autograded_tests.__path__) if info.name.startswith("ps")]
+    assert {ps01_timesteps, ps02_cell, ps03_unrolling, ps04_stacking, ps05_state,
+            ps06_directions} <= set(modules)
     checks = [getattr(m, n) for m in modules for n in dir(m)
               if n.startswith("check_") and getattr(m, n).__module__ == m.__name__]
     assert len(checks) > 20
