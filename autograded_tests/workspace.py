@@ -155,8 +155,8 @@ class Workspace:
         if side_path.exists() and fingerprint(side, side_path.read_bytes()) == new:
             return "kept"                                # told before, nothing new
         if side_path.exists() and fingerprint(side, side_path.read_bytes()) != self.files.get(side):
-            self.log(f"  kept {rel} and {side}: you edited both; the course has a newer "
-                     f"version of {rel} (see the repository's course/ or source/)")
+            self.log(f"  kept {rel} and {side}: you edited both; to get the course's newer "
+                     f"version, rename {side} and run `make course` again")
             return "kept"
         self._write(side, data, None)
         self.log(f"  kept your edited {rel}; the new version is {side}")

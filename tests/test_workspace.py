@@ -181,6 +181,25 @@ def test_edits_are_kept_and_untouched_files_updated(built, tmp_path):
     assert {p: p.read_bytes() for p in mine} == mine
 
 
+def test_an_edited_updated_copy_is_kept_too(built, tmp_path):
+    """Lessons only: source/ is unchanged, so nbgrader does not run again."""
+    repo = workspace.copy_course(REPO, tmp_path / "repo")
+    ws = fresh_copy(built, tmp_path)
+    lesson = ws / "course" / LESSONS[0]
+    side = lesson.with_name(f"{lesson.stem}.updated.ipynb")
+    append_markdown(lesson, "my notes")
+    append_markdown(repo / "course" / LESSONS[0], "first change")
+    build(ws, repo)
+    append_markdown(side, "my notes in the new version")
+    mine = {p: p.read_bytes() for p in (lesson, side)}
+    append_markdown(repo / "course" / LESSONS[0], "second change")
+    console = build(ws, repo)
+    assert {p: p.read_bytes() for p in mine} == mine
+    assert f"you edited both; to get the course's newer version, rename {side.relative_to(ws)}" \
+        in console.text
+    assert "Generating" not in console.text
+
+
 def test_a_deleted_notebook_comes_back(built, tmp_path, repo):
     ws = fresh_copy(built, tmp_path)
     for rel in (f"course/{LESSONS[0]}", f"assignments/{PS02}/{PS02}.ipynb"):
@@ -245,10 +264,31 @@ def test_no_link_leads_a_learner_into_the_solutions(built):
             assert resolved.is_relative_to(ws.resolve()), f"{doc.relative_to(ws)} -> {target}"
 
 
+def resolved_links(doc):
+    return [(doc.parent / t).resolve() for t in relative_links(doc)]
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_each_lesson_links_to_an_assignment_and_the_next_lesson(built, lesson):
+    ws = built[0].resolve()
+    targets = resolved_links(ws / "course" / lesson)
+    assert any(t.is_relative_to(ws / "assignments") for t in targets), \
+        f"{lesson} has no 'Your turn' link into ../assignments/"
+    later = LESSONS[LESSONS.index(lesson) + 1:]
+    if later:
+        assert ws / "course" / later[0] in targets, f"{lesson} does not link to {later[0]}"
+
+
+def test_every_assignment_is_reached_from_a_lesson(built):
+    ws = built[0].resolve()
+    reached = {t for lesson in LESSONS for t in resolved_links(ws / "course" / lesson)}
+    for aid in ASSIGNMENTS:
+        assert ws / "assignments" / aid / f"{aid}.ipynb" in reached, aid
+
+
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_each_assignment_links_back_to_a_lesson(built, aid):
-    doc = built[0] / "assignments" / aid / f"{aid}.ipynb"
-    targets = [(doc.parent / t).resolve() for t in relative_links(doc)]
+    targets = resolved_links(built[0] / "assignments" / aid / f"{aid}.ipynb")
     assert any(t.parent == (built[0] / "course").resolve() for t in targets), targets
 
 
