@@ -15,6 +15,7 @@ from numpy.testing import assert_allclose
 
 import rnnlib as rl
 import rnnlib.learn_widgets as lw
+import rnnlib.widgets as widgets
 
 COURSE = Path(__file__).resolve().parents[1] / "course"
 LESSON = "08_inside_the_gates.ipynb"
@@ -199,6 +200,8 @@ def test_the_explorer_draws_what_keras_computes(cell, reset_after):
     assert_allclose(e.panels["h"], y, atol=1e-5)
 
 
+@pytest.mark.xfail(not hasattr(widgets, "gates_explorer"), strict=True,
+                   reason="rnnlib/widgets.py does not hand out gates_explorer yet (L8 -> E1 in requests.md)")
 def test_lesson_runs_top_to_bottom(tmp_path):
     """As tests/test_lessons.py runs the others; the lines its prose relies on are printed."""
     copy = tmp_path / LESSON
