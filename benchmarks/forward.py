@@ -89,8 +89,10 @@ def gemms_only(batch, timesteps, features, width, units, dtype="float32"):
     return run
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def setup(doc):
+    """The benchmarks' shared start: their arguments, then torch on as many threads as NumPy's
+    BLAS (every core), and a line of versions.  -> (args, torch, keras)"""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per block")
     parser.add_argument("--settle", type=float, default=0.25,
@@ -106,6 +108,11 @@ def main():
     torch.set_num_threads(threads)
     print(f"numpy {np.__version__} (BLAS threads: all {threads} cores), torch {torch.__version__} "
           f"({torch.get_num_threads()} threads), keras {keras.__version__} ({keras.backend.backend()})")
+    return args, torch, keras
+
+
+def main():
+    args, torch, keras = setup(__doc__)
     header = (f"{'cell':<10}{'(batch, T, feat, units)':<26}{'rnnlib ms':>11}{'torch ms':>10}"
               f"{'keras ms':>10}{'torch-ATen ms':>15}{'GEMMs ms':>10}{'rnnlib/torch':>14}"
               f"{'rnnlib/keras':>14}{'rnnlib/ATen':>13}{'GEMMs/torch':>13}")

@@ -171,24 +171,349 @@ def lstm_unroll(cell, xs, states, sequences=True):
     return outputs, [h, np.ascontiguousarray(c.T)]
 
 
-# --- training -------------------------------------------------------------------------
+# --- training ---------------------------------------------------------------------
+#
+# The same tricks, plus what backpropagation through time needs:
+# * Gate-major work arrays (rows, timesteps, batch): step t is the view A[:, t], and all
+#   timesteps together are A.reshape(rows, timesteps * batch), so after the reverse loop
+#   each weight gradient is ONE matrix product over all timesteps.
+# * h lives in H (units, timesteps + 1, batch) with h0 in column 0: H[:, :T] are the
+#   h_tm1 of every step, H[:, 1:] the outputs.
+# * The forward keeps the gate activations in A; the backward overwrites them, in place,
+#   with the gradients of the pre-activations (so a tape serves one backward pass).
 
-def unroll_train(cell, xs, states):
-    """The forward pass for training, keeping what ``unroll_backward`` needs, or None if no
-    fast path applies.
+class Tape:
+    """What ``unroll_train`` keeps for ``unroll_backward``: the arrays of one forward pass."""
 
-    xs (timesteps, batch, features) in reading order, states (batch, units) each
-    -> (outputs (timesteps, batch, units), new states, cache).
-    """
+    def __init__(self, kind, **arrays):
+        self.kind, self.arrays, self.used = kind, arrays, False
+
+    def take(self):
+        if self.used:
+            raise RuntimeError(
+                "This tape of rnnlib.fast.unroll_train has already been through unroll_backward, "
+                "which overwrites it in place. Run unroll_train again for another backward pass.")
+        self.used = True
+        return self.arrays
+
+    def nbytes(self):
+        return sum(a.nbytes for a in self.arrays.values() if isinstance(a, np.ndarray))
+
+    def __repr__(self):
+        return f"<Tape {self.kind}: {self.nbytes() / 2**20:.1f} MiB{', used' if self.used else ''}>"
+
+
+def _same_maths(cell, owner):
+    """``own_maths`` for training: the backward methods must not have been changed either."""
+    cls = type(cell)
+    return all(getattr(cls, name, None) is getattr(owner, name, None)
+               for name in ("backward", "step_backward", "project_backward"))
+
+
+def _training_kind(cell):
+    from .layers.gru import GRUCell
+    from .layers.lstm import LSTMCell
+    from .layers.rnn import Cell
+    from .layers.simple_rnn import SimpleRNNCell
+    if own_maths(cell, LSTMCell) and _same_maths(cell, LSTMCell):
+        return "lstm"
+    if own_maths(cell, GRUCell) and _same_maths(cell, GRUCell) and cell.reset_after:
+        return "gru"
+    cls = type(cell)
+    if (isinstance(cell, SimpleRNNCell) and cls.call is Cell.call and cls.project is Cell.project
+            and cls.step is SimpleRNNCell.step and _same_maths(cell, SimpleRNNCell)
+            and cell.activation is np.tanh):
+        return "simple"
     return None
 
 
-def unroll_backward(cell, cache, d_outputs, d_last_states):
-    """Backpropagation through time for ``unroll_train``'s forward.
+def _project_all(xs, kernel, bias, extra_rows=0):
+    """x1 (T*B, F+1): the inputs and a constant 1; A (rows + extra_rows, T, B) with the input
+    part of every timestep in its first rows: (kernel^T | bias) x1^T, one np.matmul."""
+    timesteps, batch, features = xs.shape
+    x1 = np.empty((timesteps * batch, features + 1), kernel.dtype)
+    x1.reshape(timesteps, batch, features + 1)[..., :features] = xs
+    x1[:, features] = 1.0
+    rows = kernel.shape[1]
+    A = np.empty((rows + extra_rows, timesteps, batch), kernel.dtype)
+    w = np.ascontiguousarray(np.vstack([kernel, bias]).T)          # (rows, F + 1)
+    np.matmul(w, x1.T, out=A[:rows].reshape(rows, timesteps * batch))
+    return x1, A
 
-    d_outputs (timesteps, batch, units) and d_last_states (batch, units) each: gradients of
-    the loss with respect to the outputs and the final states
-    -> (d_xs (timesteps, batch, features), d_states0, d_weights in ``cell.weights`` order,
-    d_h (timesteps, batch, units): the total dL/dh_t).
+
+def _state_columns(state, timesteps, dtype):
+    """(units, timesteps + 1, batch), the state given in column 0."""
+    batch, units = state.shape
+    S = np.empty((units, timesteps + 1, batch), dtype)
+    S[:, 0] = state.T
+    return S
+
+
+def _batch_first(S):
+    """S (units, timesteps, batch) -> a new (timesteps, batch, units) array."""
+    return np.ascontiguousarray(S.transpose(1, 2, 0))
+
+
+def _grad_columns(d, batch, units, dtype):
+    """A gradient (batch, units) or None -> our own (units, batch) copy."""
+    return np.zeros((units, batch), dtype) if d is None else np.array(np.asarray(d).T, dtype,
+                                                                        order="C")
+
+
+def _total_dh(d_last_h, timesteps):
+    """DH (units, timesteps, batch) for the total dL/dh_t, holding dL/dh_T for now, and
+    d_h0 (units, batch) for dL/dh0.  Each step writes dL/dh_tm1 into DH[:, t - 1]."""
+    units, batch = d_last_h.shape
+    DH = np.empty((units, timesteps, batch), d_last_h.dtype)
+    DH[:, -1] = d_last_h
+    return DH, np.empty_like(d_last_h)
+
+
+def _add_output_grad(DH, t, d_outputs):
+    """DH[:, t] += dL/doutput_t (d_outputs (timesteps, batch, units) or None), the step's view."""
+    dh = DH[:, t]
+    if d_outputs is not None:
+        dh += d_outputs[t].T
+    return dh
+
+
+def _kernel_and_bias_grads(x1, dA_in):
+    """dA_in (rows, T*B), the gradients of the input parts -> (rows, F + 1): the gradient of
+    (kernel | bias), for all timesteps in one matrix product."""
+    return dA_in @ x1
+
+
+def _unpermute(d, order, axis_len):
+    out = np.empty(d.shape[:-1] + (axis_len,), d.dtype)
+    out[..., order] = d
+    return out
+
+
+def unroll_train(cell, xs, states):
+    """The forward pass for training, keeping what ``unroll_backward`` needs, or None if no
+    fast path applies (then use the cell's step and step_backward).
+
+    SimpleRNN (tanh), GRU (reset_after=True) and LSTM with their own maths.
+    xs (timesteps, batch, features) in reading order, states (batch, units) each
+    -> (outputs (timesteps, batch, units), new states, a ``Tape``): new arrays.
     """
-    raise NotImplementedError("unroll_backward follows unroll_train, which returned None")
+    kind = _training_kind(cell)
+    if kind is None:
+        return None
+    return _TRAIN[kind][0](cell, xs, [np.asarray(s) for s in states])
+
+
+def unroll_backward(cell, cache, d_outputs, d_last_states, d_inputs=True):
+    """Backpropagation through time for ``unroll_train``'s forward (it uses up ``cache``).
+
+    d_outputs (timesteps, batch, units), or None for zeros (return_sequences=False), and
+    d_last_states: for each final state (batch, units) or None - the gradients of the loss with respect to what the forward
+    returned.
+    -> (d_xs (timesteps, batch, features), d_states0 [(batch, units)...], d_weights in
+    ``cell.weights`` order, d_h (timesteps, batch, units): the total dL/dh_t).
+    With ``d_inputs=False`` d_xs is None and its matrix product is skipped (a first layer).
+    """
+    arrays = cache.take()
+    units, timesteps_plus_1, batch = arrays["H"].shape
+    dtype = arrays["H"].dtype
+    d_last = list(d_last_states or [])
+    d_last += [None] * ((2 if cache.kind == "lstm" else 1) - len(d_last))
+    d_last = [_grad_columns(d, batch, units, dtype) for d in d_last]
+    d_states, d_weights, d_h, dA_in, kernel = _TRAIN[cache.kind][1](cell, arrays, d_outputs, d_last)
+    d_xs = None
+    if d_inputs:                                           # dL/dx_t = d a_t kernel^T, all t at once
+        timesteps, batch = d_h.shape[:2]
+        d_xs = (dA_in.T @ np.ascontiguousarray(kernel.T)).reshape(timesteps, batch, -1)
+    return d_xs, d_states, d_weights, d_h
+
+
+# --- SimpleRNN: h = tanh(x W + h_tm1 U + b) ---
+
+def simple_train(cell, xs, states):
+    u, dtype = cell.units, cell.kernel.dtype
+    bias = cell.bias if cell.use_bias else np.zeros(u, dtype)
+    x1, A = _project_all(xs, cell.kernel, bias)            # A (units, T, B): x W + b
+    w_rec = np.ascontiguousarray(cell.recurrent_kernel.T)  # (units, units)
+    timesteps, batch, _ = xs.shape
+    H = _state_columns(states[0], timesteps, dtype)
+    for t in range(timesteps):
+        h = H[:, t + 1]
+        np.matmul(w_rec, H[:, t], out=h)
+        h += A[:, t]
+        np.tanh(h, out=h)                                  # h = tanh(x W + h_tm1 U + b)
+    outputs = _batch_first(H[:, 1:])
+    return outputs, [outputs[-1].copy()], Tape("simple", x1=x1, A=A, H=H)
+
+
+def simple_backward(cell, arrays, d_outputs, d_last):
+    x1, dA, H = arrays["x1"], arrays["A"], arrays["H"]    # dA overwrites A
+    u, timesteps, batch = dA.shape
+    DH, d_h0 = _total_dh(d_last[0], timesteps)
+    for t in reversed(range(timesteps)):
+        dh = _add_output_grad(DH, t, d_outputs)            # total dL/dh_t
+        da, h = dA[:, t], H[:, t + 1]
+        np.multiply(h, h, out=da)
+        np.subtract(1, da, out=da)
+        da *= dh                                           # da = dh * (1 - h^2)
+        np.matmul(cell.recurrent_kernel, da, out=DH[:, t - 1] if t else d_h0)  # dL/dh_tm1 = U da
+    dA = dA.reshape(u, timesteps * batch)
+    dWb = _kernel_and_bias_grads(x1, dA)
+    d_rec = H[:, :timesteps].reshape(u, timesteps * batch) @ dA.T
+    d_weights = [np.ascontiguousarray(dWb[:, :-1].T), d_rec] + ([dWb[:, -1].copy()]
+                                                                 if cell.use_bias else [])
+    return [np.ascontiguousarray(d_h0.T)], d_weights, DH.transpose(1, 2, 0), dA, cell.kernel
+
+
+# --- GRU, reset_after=True: A's rows h~|z|r|n with n = h_tm1 Uh + b_rec_h ---
+
+def gru_train(cell, xs, states):
+    u, dtype = cell.units, cell.kernel.dtype
+    order = np.r_[2 * u:3 * u, 0:2 * u]                    # Keras z|r|h -> h|z|r
+    halve = halves(u, 3, (1, 2), dtype)                    # z r halved
+    b_in, b_rec = cell.bias if cell.use_bias else np.zeros((2, 3 * u), dtype)
+    b_fold = b_in + np.r_[b_rec[:2 * u], np.zeros(u, dtype)]      # z, r: both biases
+    x1, A = _project_all(xs, cell.kernel[:, order] * halve, b_fold[order] * halve, extra_rows=u)
+    w_rec = np.ascontiguousarray((cell.recurrent_kernel * halves(u, 3, (0, 1), dtype)).T)
+    b_hh = b_rec[2 * u:, None]
+    timesteps, batch, _ = xs.shape
+    H = _state_columns(states[0], timesteps, dtype)
+    rec = np.empty((3 * u, batch), dtype)                  # h_tm1 U, z|r|h
+    for t in range(timesteps):
+        a = A[:, t]
+        hh, zr, z, r, n = a[:u], a[u:3 * u], a[u:2 * u], a[2 * u:3 * u], a[3 * u:]
+        np.matmul(w_rec, H[:, t], out=rec)
+        zr += rec[:2 * u]
+        np.tanh(zr, out=zr)
+        tanh_to_sigmoid(zr)                                # z, r = sigmoid(...)
+        np.add(rec[2 * u:], b_hh, out=n)                   # n = h_tm1 Uh + b_rec_h
+        np.multiply(r, n, out=rec[:u])
+        hh += rec[:u]
+        np.tanh(hh, out=hh)                                # h~ = tanh(x Wh + r * n)
+        h = H[:, t + 1]
+        np.subtract(H[:, t], hh, out=h)
+        h *= z
+        h += hh                                            # h = h~ + z * (h_tm1 - h~)
+    outputs = _batch_first(H[:, 1:])
+    return outputs, [outputs[-1].copy()], Tape("gru", x1=x1, A=A, H=H, order=order)
+
+
+def gru_backward(cell, arrays, d_outputs, d_last):
+    x1, dA, H, order = arrays["x1"], arrays["A"], arrays["H"], arrays["order"]
+    u = cell.units
+    _, timesteps, batch = dA.shape
+    dtype = H.dtype
+    DH, d_h0 = _total_dh(d_last[0], timesteps)
+    dz, direct, dr, sq = (np.empty((u, batch), dtype) for _ in range(4))
+    for t in reversed(range(timesteps)):
+        dh = _add_output_grad(DH, t, d_outputs)            # total dL/dh_t
+        a = dA[:, t]
+        hh, z, r, n = a[:u], a[u:2 * u], a[2 * u:3 * u], a[3 * u:]
+        np.subtract(H[:, t], hh, out=dz)
+        dz *= dh                                           # dL/dz = dh * (h_tm1 - h~)
+        np.multiply(dh, z, out=direct)                     # dL/dh_tm1, the direct part
+        np.subtract(dh, direct, out=dr)                    # dL/dh~ = dh * (1 - z)
+        np.multiply(hh, hh, out=hh)
+        np.subtract(1, hh, out=hh)
+        hh *= dr                                           # d a_h = dL/dh~ * (1 - h~^2)
+        np.multiply(hh, n, out=dr)                         # dL/dr = d a_h * n
+        np.multiply(hh, r, out=n)                          # dL/dn = d a_h * r
+        np.multiply(r, r, out=sq)
+        r -= sq
+        r *= dr                                            # d a_r = dL/dr * r (1 - r)
+        np.multiply(z, z, out=sq)
+        z -= sq
+        z *= dz                                            # d a_z = dL/dz * z (1 - z)
+        d_h_tm1 = DH[:, t - 1] if t else d_h0
+        np.matmul(cell.recurrent_kernel, a[u:], out=d_h_tm1)   # U (d a_z | d a_r | dL/dn)
+        d_h_tm1 += direct
+    dA = dA.reshape(4 * u, timesteps * batch)
+    dWb = _kernel_and_bias_grads(x1, dA[:3 * u])                  # rows h|z|r
+    d_kernel = _unpermute(np.ascontiguousarray(dWb[:, :-1].T), order, 3 * u)
+    d_rec = H[:, :timesteps].reshape(u, timesteps * batch) @ dA[u:].T   # z|r|h, Keras order
+    d_weights = [d_kernel, d_rec]
+    if cell.use_bias:
+        d_in = _unpermute(dWb[:, -1], order, 3 * u)
+        d_weights.append(np.stack([d_in, np.r_[d_in[:2 * u], dA[3 * u:].sum(axis=1)]]))
+    return ([np.ascontiguousarray(d_h0.T)], d_weights, DH.transpose(1, 2, 0), dA[:3 * u],
+            cell.kernel[:, order])
+
+
+# --- LSTM: A's rows i|f|o|c~ (the sigmoid gates first) ---
+
+def _lstm_order(u):
+    return np.r_[0:2 * u, 3 * u:4 * u, 2 * u:3 * u]       # Keras i|f|c|o -> i|f|o|c
+
+
+def lstm_train(cell, xs, states):
+    u, dtype = cell.units, cell.kernel.dtype
+    order = _lstm_order(u)
+    halve = halves(u, 4, (0, 1, 2), dtype)                 # i f o halved
+    bias = cell.bias if cell.use_bias else np.zeros(4 * u, dtype)
+    x1, A = _project_all(xs, cell.kernel[:, order] * halve, bias[order] * halve)
+    w_rec = np.ascontiguousarray((cell.recurrent_kernel[:, order] * halve).T)  # (4u, u)
+    timesteps, batch, _ = xs.shape
+    H = _state_columns(states[0], timesteps, dtype)
+    C = _state_columns(states[1], timesteps, dtype)
+    TC = np.empty((u, timesteps, batch), dtype)            # tanh(c) at every step
+    rec, ig = np.empty((4 * u, batch), dtype), np.empty((u, batch), dtype)
+    for t in range(timesteps):
+        a = A[:, t]
+        i, f, o, g = a[:u], a[u:2 * u], a[2 * u:3 * u], a[3 * u:]
+        np.matmul(w_rec, H[:, t], out=rec)
+        a += rec
+        np.tanh(a, out=a)
+        tanh_to_sigmoid(a[:3 * u])                         # i f o: sigmoid; c~: tanh
+        c = C[:, t + 1]
+        np.multiply(f, C[:, t], out=c)
+        np.multiply(i, g, out=ig)
+        c += ig                                            # c = f * c_tm1 + i * c~
+        np.tanh(c, out=TC[:, t])
+        np.multiply(o, TC[:, t], out=H[:, t + 1])          # h = o * tanh(c)
+    outputs = _batch_first(H[:, 1:])
+    new_states = [outputs[-1].copy(), np.ascontiguousarray(C[:, -1].T)]
+    return outputs, new_states, Tape("lstm", x1=x1, A=A, H=H, C=C, TC=TC)
+
+
+def lstm_backward(cell, arrays, d_outputs, d_last):
+    x1, dA, H, C, TC = (arrays[k] for k in ("x1", "A", "H", "C", "TC"))
+    u = cell.units
+    _, timesteps, batch = dA.shape
+    dtype = H.dtype
+    order = _lstm_order(u)
+    rk = np.ascontiguousarray(cell.recurrent_kernel[:, order])   # (units, 4*units)
+    DH, d_h0 = _total_dh(d_last[0], timesteps)
+    dc = d_last[1]                                         # dL/dc_t, carried back
+    tmp, d3, sq3 = (np.empty((n, batch), dtype) for n in (u, 3 * u, 3 * u))
+    for t in reversed(range(timesteps)):
+        dh = _add_output_grad(DH, t, d_outputs)            # total dL/dh_t
+        a, tc = dA[:, t], TC[:, t]
+        i, f, o, g, s = a[:u], a[u:2 * u], a[2 * u:3 * u], a[3 * u:], a[:3 * u]
+        np.multiply(tc, tc, out=tmp)
+        np.subtract(1, tmp, out=tmp)
+        tmp *= o
+        tmp *= dh
+        dc += tmp                                          # dL/dc += dh * o * (1 - tanh(c)^2)
+        np.multiply(dc, g, out=d3[:u])                     # dL/di = dc * c~
+        np.multiply(dc, C[:, t], out=d3[u:2 * u])          # dL/df = dc * c_tm1
+        np.multiply(dh, tc, out=d3[2 * u:])                # dL/do = dh * tanh(c)
+        np.multiply(g, g, out=g)
+        np.subtract(1, g, out=g)
+        g *= dc
+        g *= i                                             # d a_c = dc * i * (1 - c~^2)
+        dc *= f                                            # dL/dc_tm1 = dc * f
+        np.multiply(s, s, out=sq3)
+        s -= sq3
+        s *= d3                                            # d a_ifo = dL/d(i|f|o) * s (1 - s)
+        np.matmul(rk, a, out=DH[:, t - 1] if t else d_h0)  # dL/dh_tm1 = U d a
+    dA = dA.reshape(4 * u, timesteps * batch)
+    dWb = _kernel_and_bias_grads(x1, dA)
+    d_kernel = _unpermute(np.ascontiguousarray(dWb[:, :-1].T), order, 4 * u)
+    d_rec = _unpermute(H[:, :timesteps].reshape(u, timesteps * batch) @ dA.T, order, 4 * u)
+    d_weights = [d_kernel, d_rec] + ([_unpermute(dWb[:, -1], order, 4 * u)]
+                                     if cell.use_bias else [])
+    d_states = [np.ascontiguousarray(d_h0.T), np.ascontiguousarray(dc.T)]
+    return d_states, d_weights, DH.transpose(1, 2, 0), dA, cell.kernel[:, order]
+
+
+_TRAIN = {"simple": (simple_train, simple_backward), "gru": (gru_train, gru_backward),
+          "lstm": (lstm_train, lstm_backward)}

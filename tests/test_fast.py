@@ -5,6 +5,7 @@ from numpy.testing import assert_allclose
 
 import rnnlib as rl
 from rnnlib import fast, layers
+from rnnlib.gradcheck import numerical_gradient
 
 FUSED = {"GRU": (layers.GRU, layers.GRUCell), "LSTM": (layers.LSTM, layers.LSTMCell)}
 
@@ -184,3 +185,243 @@ def test_work_arrays_go_with_their_cell():
     import gc
     gc.collect()
     assert len(fast._SCRATCH) == n - 1
+
+
+# --- training: unroll_train / unroll_backward against central differences and torch ----
+
+TRAINED = {"SimpleRNN": layers.SimpleRNNCell, "GRU": layers.GRUCell, "LSTM": layers.LSTMCell}
+
+
+def _cell(name, units=3, features=2, use_bias=True, dtype="float64", seed=0):
+    rl.set_floatx(dtype)
+    try:
+        cell = TRAINED[name](units, use_bias=use_bias, seed=seed)
+        cell.build((None, features))
+    finally:
+        rl.set_floatx("float32")
+    rng = np.random.default_rng(seed + 1)
+    for w in cell.weights:                                 # weights of the size training meets
+        w[...] = rng.normal(scale=0.6, size=w.shape)
+    return cell
+
+
+def _problem(cell, timesteps=4, batch=2, seed=5):
+    """Inputs, initial states, and the weights of a linear loss on outputs and last states."""
+    rng = np.random.default_rng(seed)
+    dtype = cell.kernel.dtype
+    n_states = len(np.atleast_1d(cell.state_size))
+    xs = rng.normal(size=(timesteps, batch, cell.kernel.shape[0])).astype(dtype)
+    states = [rng.normal(size=(batch, cell.units)).astype(dtype) for _ in range(n_states)]
+    r_out = rng.normal(size=(timesteps, batch, cell.units)).astype(dtype)
+    r_last = [rng.normal(size=(batch, cell.units)).astype(dtype) for _ in range(n_states)]
+    return xs, states, r_out, r_last
+
+
+def _stepped_loss(cell, xs, states, r_out, r_last, nudge=None):
+    """The loss sum(outputs * r_out) + sum(last_states * r_last), stepping through cell.call
+    (the plain equations).  nudge=(t, index, eps) adds eps to h_t[index] right after step t."""
+    states, loss = list(states), 0.0
+    for t in range(len(xs)):
+        h, states = cell.call(xs[t], states)
+        if nudge is not None and nudge[0] == t:
+            h = h.copy()
+            h[nudge[1]] += nudge[2]
+            states = [h] + list(states[1:])
+        loss += np.sum(h * r_out[t])
+    return loss + sum(np.sum(s * r) for s, r in zip(states, r_last))
+
+
+def _fast_grads(cell, xs, states, r_out, r_last):
+    outputs, last, tape = fast.unroll_train(cell, xs, states)
+    return outputs, last, fast.unroll_backward(cell, tape, r_out, r_last)
+
+
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
+@pytest.mark.parametrize("name", TRAINED)
+def test_unroll_train_gives_the_step_loops_outputs(name, use_bias):
+    cell = _cell(name, use_bias=use_bias)
+    xs, states, _, _ = _problem(cell)
+    outputs, last, _ = fast.unroll_train(cell, xs, states)
+    s = list(states)
+    for t in range(len(xs)):
+        h, s = cell.call(xs[t], s)
+        assert_allclose(outputs[t], h, rtol=1e-12, atol=1e-12)
+    for a, b in zip(last, s):
+        assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
+@pytest.mark.parametrize("name", TRAINED)
+def test_unroll_backward_equals_central_differences(name, use_bias):
+    """float64: every gradient within 1e-6 (relative) of central differences of the plain
+    step loop's loss."""
+    cell = _cell(name, use_bias=use_bias)
+    xs, states, r_out, r_last = _problem(cell)
+    _, _, (d_xs, d_states, d_weights, d_h) = _fast_grads(cell, xs, states, r_out, r_last)
+
+    def loss():
+        return _stepped_loss(cell, xs, states, r_out, r_last)
+    expected = ([numerical_gradient(loss, xs)], [numerical_gradient(loss, s) for s in states],
+                [numerical_gradient(loss, w) for w in cell.weights])
+    for got, want in zip(([d_xs], d_states, d_weights), expected):
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.shape == w.shape
+            assert_allclose(g, w, rtol=1e-6, atol=1e-8)
+    want_h = np.zeros_like(d_h)                            # the total dL/dh_t
+    for t, b, j in np.ndindex(d_h.shape):
+        up = _stepped_loss(cell, xs, states, r_out, r_last, nudge=(t, (b, j), 1e-6))
+        down = _stepped_loss(cell, xs, states, r_out, r_last, nudge=(t, (b, j), -1e-6))
+        want_h[t, b, j] = (up - down) / 2e-6
+    assert_allclose(d_h, want_h, rtol=1e-6, atol=1e-8)
+
+
+def _torch_twin(torch, name, cell):
+    """A torch.nn RNN/GRU/LSTM with the cell's weights, and a map of its gradients back
+    to the cell's weights (Keras gate order)."""
+    kernel, recurrent, bias = cell.weights
+    u = cell.units
+    net = {"SimpleRNN": torch.nn.RNN, "GRU": torch.nn.GRU, "LSTM": torch.nn.LSTM}[name](
+        kernel.shape[0], u, dtype=torch.float64)
+    order = np.r_[u:2 * u, 0:u, 2 * u:3 * u] if name == "GRU" else np.arange(kernel.shape[1])
+    b_ih, b_hh = (bias[0], bias[1]) if name == "GRU" else (bias, np.zeros_like(bias))
+    with torch.no_grad():
+        for param, value in ((net.weight_ih_l0, kernel[:, order].T), (net.bias_ih_l0, b_ih[order]),
+                             (net.weight_hh_l0, recurrent[:, order].T), (net.bias_hh_l0, b_hh[order])):
+            param.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+
+    def keras_grads():
+        g = {k: getattr(net, k).grad.numpy() for k in ("weight_ih_l0", "weight_hh_l0",
+                                                        "bias_ih_l0", "bias_hh_l0")}
+        back = np.argsort(order)                           # torch columns -> Keras columns
+        d_bias = (np.stack([g["bias_ih_l0"][back], g["bias_hh_l0"][back]]) if name == "GRU"
+                  else g["bias_ih_l0"][back])
+        return [g["weight_ih_l0"].T[:, back], g["weight_hh_l0"].T[:, back], d_bias]
+    return net, keras_grads
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_unroll_backward_equals_torch_autograd(name):
+    torch = pytest.importorskip("torch")
+    cell = _cell(name, units=4, features=3)
+    xs, states, r_out, r_last = _problem(cell, timesteps=6, batch=3)
+    _, _, (d_xs, d_states, d_weights, _) = _fast_grads(cell, xs, states, r_out, r_last)
+    net, keras_grads = _torch_twin(torch, name, cell)
+    x = torch.from_numpy(xs).requires_grad_()
+    s0 = [torch.from_numpy(s[None].copy()).requires_grad_() for s in states]
+    out, last = net(x, (s0[0], s0[1]) if name == "LSTM" else s0[0])
+    last = list(last) if name == "LSTM" else [last]
+    loss = (out * torch.from_numpy(r_out)).sum() + sum(
+        (s[0] * torch.from_numpy(r)).sum() for s, r in zip(last, r_last))
+    loss.backward()
+    assert_allclose(d_xs, x.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for mine, theirs in zip(d_states, s0):
+        assert_allclose(mine, theirs.grad.numpy()[0], rtol=1e-10, atol=1e-12)
+    for mine, theirs in zip(d_weights, keras_grads()):
+        assert_allclose(mine, theirs, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_training_path_in_float32_stays_close_to_float64(name):
+    cell64 = _cell(name, units=8, features=5)
+    cell32 = _cell(name, units=8, features=5, dtype="float32")
+    for w32, w64 in zip(cell32.weights, cell64.weights):
+        w32[...] = w64
+    xs, states, r_out, r_last = _problem(cell64, timesteps=12, batch=4)
+    as32 = lambda a: a.astype("float32")                  # noqa: E731
+    want = _fast_grads(cell64, xs, states, r_out, r_last)
+    got = _fast_grads(cell32, as32(xs), [as32(s) for s in states], as32(r_out),
+                      [as32(r) for r in r_last])
+    assert got[0].dtype == np.float32 and got[2][0].dtype == np.float32
+    assert_allclose(got[0], want[0], atol=1e-5)
+    d_got, d_want = got[2], want[2]
+    for g, w in zip([d_got[0], *d_got[1], *d_got[2], d_got[3]],
+                    [d_want[0], *d_want[1], *d_want[2], d_want[3]]):
+        assert_allclose(g, w, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_no_gradient_from_outside_gives_zero_gradients(name):
+    cell = _cell(name)
+    xs, states, r_out, _ = _problem(cell)
+    _, _, tape = fast.unroll_train(cell, xs, states)
+    d_xs, d_states, d_weights, d_h = fast.unroll_backward(cell, tape, None, [None])
+    for g in [d_xs, d_h, *d_states, *d_weights]:
+        assert_allclose(g, 0, atol=0)
+
+
+def test_a_tape_serves_one_backward_pass():
+    cell = _cell("LSTM")
+    xs, states, r_out, r_last = _problem(cell)
+    _, _, tape = fast.unroll_train(cell, xs, states)
+    fast.unroll_backward(cell, tape, r_out, r_last)
+    with pytest.raises(RuntimeError, match="Run unroll_train again"):
+        fast.unroll_backward(cell, tape, r_out, r_last)
+
+
+def test_unroll_train_leaves_the_callers_arrays_alone():
+    cell = _cell("GRU")
+    xs, states, r_out, r_last = _problem(cell)
+    kept = [a.copy() for a in (xs, *states, r_out, *r_last, *cell.weights)]
+    _fast_grads(cell, xs, states, r_out, r_last)
+    for a, b in zip((xs, *states, r_out, *r_last, *cell.weights), kept):
+        assert_allclose(a, b, atol=0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.SimpleRNNCell(3, activation="relu"),
+    lambda: layers.GRUCell(3, reset_after=False),
+    lambda: layers.GRUCell(3, recurrent_activation="hard_sigmoid"),
+    lambda: layers.LSTMCell(3, activation="relu"),
+    lambda: type("Variant", (layers.LSTMCell,), {"step": lambda self, xp, s: layers.LSTMCell.step(self, xp, s)})(3),
+], ids=["simple_relu", "gru_reset_before", "gru_hard_sigmoid", "lstm_relu", "lstm_subclass_step"])
+def test_no_training_fast_path_for_other_maths(make):
+    cell = make()
+    cell.build((None, 2))
+    xs = sample().transpose(1, 0, 2)
+    assert fast.unroll_train(cell, xs, [np.zeros((3, 3), "float32")] * 2) is None
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_a_first_layer_may_skip_the_input_gradient(name):
+    cell = _cell(name)
+    xs, states, r_out, r_last = _problem(cell)
+    _, _, full = _fast_grads(cell, xs, states, r_out, r_last)
+    _, _, tape = fast.unroll_train(cell, xs, states)
+    d_xs, d_states, d_weights, d_h = fast.unroll_backward(cell, tape, r_out, r_last, d_inputs=False)
+    assert d_xs is None
+    for a, b in zip([*d_states, *d_weights, d_h], [*full[1], *full[2], full[3]]):
+        assert_allclose(a, b, atol=0)
+
+
+# --- benchmarks/train.py still runs and prints every column (no timing asserted) ------
+
+def test_the_training_benchmark_runs_and_prints_every_column():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    pytest.importorskip("torch")
+    pytest.importorskip("keras")
+    run = subprocess.run(
+        [sys.executable, "benchmarks/train.py", "--quick", "--rounds", "1", "--repeats", "1",
+         "--settle", "0"], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+        text=True, timeout=900, env={**os.environ, "KERAS_BACKEND": "torch"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    headers = [line for line in lines if line.startswith("cell")]
+    assert len(headers) == 2, run.stdout                   # the step table, the fit table
+    for column in ("rnnlib ms", "torch ms", "keras ms", "GEMMs ms", "rnnlib/torch",
+                   "rnnlib/keras", "GEMMs/torch", "cache MiB", "peak MiB", "path"):
+        assert column in headers[0]
+    for column in ("rnnlib s", "torch s", "keras s", "rnnlib/torch", "rnnlib/keras", "path"):
+        assert column in headers[1]
+    rows = [line.split() for line in lines if line.split()[:1] in (["SimpleRNN"], ["GRU"], ["LSTM"])]
+    assert [row[0] for row in rows] == ["SimpleRNN", "GRU", "LSTM"] * 2
+    for row in rows[:3]:
+        figures = [float(v) for v in row[-10:-1]]          # 4 times, 3 ratios, 2 sizes in MiB
+        assert all(v > 0 for v in figures[:4]) and all(v >= 0 for v in figures), row
+        assert row[-1] in ("public", "by-hand"), row
+    for row in rows[3:]:
+        figures = [float(v) for v in row[1:6]]             # 3 times in seconds, 2 ratios
+        assert all(v > 0 for v in figures[:3]) and all(v >= 0 for v in figures), row
