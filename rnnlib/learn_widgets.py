@@ -182,8 +182,11 @@ class GatesExplorer(Explorer):
                       "h~ = tanh(0) = 0, so h stays 0",
                       "h = z * h_tm1 + (1 - z) * h~: z near 1 keeps h, and lets little of "
                       "the event in"]
-        lines.append(f"largest |{kept}|: {size[event]:.3g} at the event (t={event}), "
-                     f"{size[-1]:.3g} at the last step (t={t - 1}): {100 * self.kept:.0f}% kept")
+        if event == t - 1:
+            lines.append(f"the event is the last step: move it earlier to see how much {kept} keeps")
+        else:
+            lines.append(f"largest |{kept}|: {size[event]:.3g} at the event (t={event}), "
+                         f"{size[-1]:.3g} at the last step (t={t - 1}): {100 * self.kept:.0f}% kept")
         return wrap("\n".join(lines))
 
     def layout(self, fig):

@@ -151,6 +151,7 @@ def test_fewer_timesteps_keep_the_event_inside_the_sequence():
     assert e.event_at.value == 7 and e.x.shape == (1, 8, 1)
     assert int(np.argmax(drawn_input(e)[:, 1])) == 7
     assert "x[0, 7, 0] = 3" in e.text
+    assert "the event is the last step" in e.text and "% kept" not in e.text
 
 
 def test_every_control_redraws_and_the_fallback_shows_picture_and_text():
@@ -185,6 +186,7 @@ def test_the_learners_automatic_names_and_random_state_are_left_alone():
 
 
 @pytest.mark.keras
+@pytest.mark.slow
 @pytest.mark.parametrize("cell, reset_after", [("LSTM", True), ("GRU", True), ("GRU", False)],
                          ids=["LSTM", "GRU-reset_after", "GRU-reset_before"])
 def test_the_explorer_draws_what_keras_computes(cell, reset_after):
