@@ -15,6 +15,7 @@ import ipywidgets as W
 import numpy as np
 
 from .backprop import gradients
+from .engine import snake_case
 from .initializers import GlorotUniform, Orthogonal
 from .layers import GRU, LSTM, SimpleRNN
 from .optimizers import SGD
@@ -51,7 +52,7 @@ def new_layer(kind):
     made the Keras way: seeded initializer objects (in Keras a layer's ``seed=`` seeds only
     its dropout).  The bias keeps Keras's default (zeros; an LSTM's forget bias 1)."""
     if kind not in _LAYERS:
-        layer = KINDS[kind](UNITS, name=kind.lower(), kernel_initializer=GlorotUniform(seed=1),
+        layer = KINDS[kind](UNITS, name=snake_case(kind), kernel_initializer=GlorotUniform(seed=1),
                             recurrent_initializer=Orthogonal(seed=2))
         layer(sequence_and_target(2)[0])              # builds it
         _LAYERS[kind] = (layer, layer.get_weights())
