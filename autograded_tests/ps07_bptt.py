@@ -79,9 +79,9 @@ HINTS = {
         "h_tm1 @ recurrent_kernel: carry dh_tm1 back to the earlier steps. Your gradients "
         "stop at the last step.",
     "loss reaches no step":
-        "every gradient you returned is zero: d_out never entered the backward pass. It is "
-        "dL/d(output): with return_sequences=False add it to the last step's d_h, with "
-        "return_sequences=True add d_out[:, t] at each step t.",
+        "every gradient you returned is zero: d_out never entered the backward pass (or your "
+        "rnn_step_backward returns zeros). d_out is dL/d(output): with return_sequences=False "
+        "add it to the last step's d_h, with return_sequences=True add d_out[:, t] at each step t.",
     "loss placed at the first step":
         "without return_sequences the layer returns the LAST step's h: d_out is dL/dh_T and "
         "enters at the last step (t = timesteps - 1), not the first.",
