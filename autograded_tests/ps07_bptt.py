@@ -34,7 +34,9 @@ _norm = np.linalg.norm        # captured before any student code runs, as common
 BACKWARD = tuple((owner, name) for owner, name in (
     (SimpleRNNCell, "step_backward"), (LSTMCell, "step_backward"), (GRUCell, "step_backward"),
     (Cell, "backward"), (Cell, "project_backward"), (RNN, "backward"), (RNN, "_loop_backward"),
-    (fast, "unroll_backward"), (rl, "gradients"), (backprop, "gradients"),
+    (fast, "unroll_train"), (fast, "unroll_backward"),
+    *((fast, f"{kind}_{part}") for kind in ("simple", "gru", "lstm") for part in ("train", "backward")),
+    (rl, "gradients"), (backprop, "gradients"),
     (rl, "numerical_gradient"), (gradcheck, "numerical_gradient"),
     (rl, "gradient_check"), (gradcheck, "gradient_check"),
 ) if name in vars(owner))

@@ -235,7 +235,8 @@ def test_rnnlib_agrees_with_central_differences_where_the_checks_use_it():
 def test_the_spies_cover_every_backward_pass_of_rnnlib():
     spied = {f"{getattr(o, '__qualname__', o.__name__)}.{a}" for o, a in ps07_bptt.BACKWARD}
     assert {"SimpleRNNCell.step_backward", "LSTMCell.step_backward", "RNN.backward",
-            "rnnlib.fast.unroll_backward", "rnnlib.gradients", "rnnlib.numerical_gradient"} <= spied
+            "rnnlib.fast.unroll_backward", "rnnlib.fast.simple_backward", "rnnlib.fast.lstm_backward",
+            "rnnlib.gradients", "rnnlib.numerical_gradient"} <= spied
     assert set(common.CELL_MATHS + common.RNN_LOOP) <= set(ps07_bptt.FORBID)
 
 
