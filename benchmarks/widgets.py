@@ -28,6 +28,7 @@ CASES = {
     "state_explorer": (dict(timesteps=50, units=64, cell="LSTM"), "timesteps", (49, 50)),
     "directions_explorer": (dict(padding=6, units=8), "padding", (5, 6)),
     "encoder_explorer": (dict(), "return_sequences", (True, False)),
+    "gates_explorer": (dict(cell="LSTM", units=8, timesteps=40), "event_at", (19, 20)),
 }
 
 

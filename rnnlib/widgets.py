@@ -537,3 +537,12 @@ EXPLORERS = {
     "state_explorer": state_explorer, "directions_explorer": directions_explorer,
     "encoder_explorer": encoder_explorer,
 }
+
+
+def gates_explorer(**settings):
+    """Lesson 8: an LSTM's or GRU's gates, c and h over time around one event (rnnlib/learn_widgets.py)."""
+    from .learn_widgets import gates_explorer as explorer    # imported here: it builds on Explorer
+    return explorer(**settings)
+
+
+EXPLORERS["gates_explorer"] = gates_explorer
