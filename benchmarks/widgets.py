@@ -29,6 +29,8 @@ CASES = {
     "directions_explorer": (dict(padding=6, units=8), "padding", (5, 6)),
     "encoder_explorer": (dict(), "return_sequences", (True, False)),
     "gates_explorer": (dict(cell="LSTM", units=8, timesteps=40), "event_at", (19, 20)),
+    "bptt_explorer": (dict(), "scale", (0.9, 1.1)),
+    "clipping_explorer": (dict(), "size", (1.5, 2.5)),
 }
 
 

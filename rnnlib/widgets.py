@@ -546,3 +546,19 @@ def gates_explorer(**settings):
 
 
 EXPLORERS["gates_explorer"] = gates_explorer
+
+
+def bptt_explorer(**settings):
+    """Lesson 9: how the gradient dL/dh_t grows or vanishes back through time (rnnlib/bptt_widgets.py)."""
+    from .bptt_widgets import bptt_explorer as explorer      # imported here: it builds on Explorer
+    return explorer(**settings)
+
+
+def clipping_explorer(**settings):
+    """Lesson 9: clipvalue, clipnorm and global_clipnorm on two gradients (rnnlib/bptt_widgets.py)."""
+    from .bptt_widgets import clipping_explorer as explorer
+    return explorer(**settings)
+
+
+EXPLORERS["bptt_explorer"] = bptt_explorer
+EXPLORERS["clipping_explorer"] = clipping_explorer
