@@ -145,11 +145,9 @@ def grade(notebook, assignment, repo=REPO):
 
 
 def why_not_graded(log):
-    """The lines of nbgrader's log that say why it gave up (no cell code)."""
-    keep = [line for line in log.splitlines()
-            if re.search(r"(Error|error processing|Timeout|died)", line)
-            and not line.startswith((" ", "\t"))]
-    return "\n".join(keep[-6:]) or "nbgrader autograde failed"
+    """The last exception nbgrader's log reports (one line: no traceback, no cell code)."""
+    errors = re.findall(r"^\s*((?:\w+\.)*\w*(?:Error|Exception|Exit|Interrupt)\b.*)$", log, re.M)
+    return errors[-1].strip()[:300] if errors else "nbgrader autograde failed"
 
 
 def render(report, hidden=()):
@@ -171,7 +169,7 @@ def render(report, hidden=()):
                 lines.append(f"  {t.grade_id:<32} written answer, {t.points:g} points: "
                              "graded by a person, not by the self-check")
                 continue
-            mark = "ok" if t.score == t.points else "FAILED"
+            mark = "not graded" if report.error else "ok" if t.score == t.points else "FAILED"
             lines.append(f"  {t.grade_id:<32} {t.score:g} / {t.points:g}  {mark}")
             lines += ["      " + m for m in t.message.splitlines()]
         lines.append("")
@@ -190,12 +188,12 @@ def resolve(name, workspace, repo=REPO):
     """(assignment id, notebook path) for 'ps02', 'ps02_cell' or a notebook's path."""
     known = assignments(repo)
     if name.endswith(".ipynb"):
-        path = Path(name)
-        aid = next((a for a in known if path.stem.startswith(a)), None)
-        aid = aid or next((a for a in known if a == path.parent.name), None)
-        if aid is None:
-            raise SystemExit(f"{name}: not one of the assignments {', '.join(known)}")
-        return aid, path
+        path = Path(name)                     # e.g. ps02_cell.updated.ipynb, my_ps02_cell.ipynb
+        found = [a for a in known if a in path.stem or a == path.parent.name]
+        if len(found) != 1:
+            raise SystemExit(f"{name}: which assignment is it? The file's name or folder must "
+                             f"hold one of {', '.join(known)}")
+        return found[0], path
     matches = [a for a in known if a == name or a.startswith(name + "_")]
     if len(matches) != 1:
         raise SystemExit(f"unknown assignment {name!r}: choose one of {', '.join(known)}")

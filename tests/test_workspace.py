@@ -436,6 +436,15 @@ def test_self_check_never_shows_a_hidden_test(checked, repo, case):
                     assert line.strip() not in text, line
 
 
+def test_a_notebook_nbgrader_cannot_read_is_reported_not_crashed(repo, tmp_path):
+    broken = tmp_path / f"{PS02}.ipynb"
+    broken.write_text('{"cells": [ half a notebook')
+    report = selfcheck.grade(broken, PS02, repo)
+    text = selfcheck.render(report)
+    assert report.score == 0 and "NotJSONError" in report.error
+    assert "nbgrader could not grade this notebook" in text and "FAILED" not in text
+
+
 def test_scrub_removes_hidden_lines():
     hidden = {"checks.check_x(f, hidden=True)"}
     text = "Part A\n  >>> checks.check_x(f, hidden=True)\nAssertionError: no"
@@ -462,6 +471,17 @@ def test_make_check_passes_the_assignment_to_the_self_check():
                          text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert re.search(r"unrolled-check --workspace workspace ps02$", run.stdout, re.M), run.stdout
+
+
+@pytest.mark.parametrize("name, path", [
+    ("ps02", "ws/assignments/ps02_cell/ps02_cell.ipynb"),
+    ("ps02_cell", "ws/assignments/ps02_cell/ps02_cell.ipynb"),
+    ("ws/assignments/ps02_cell/ps02_cell.updated.ipynb", None),
+    ("elsewhere/my_ps02_cell_try.ipynb", None),
+    ("ps02_cell/attempt.ipynb", None),
+], ids=["prefix", "id", "updated-copy", "renamed", "in-its-folder"])
+def test_resolve_finds_the_assignment(name, path):
+    assert selfcheck.resolve(name, "ws") == (PS02, Path(path or name))
 
 
 def test_unknown_assignment_names_the_choices(tmp_path):
