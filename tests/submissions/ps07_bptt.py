@@ -78,8 +78,9 @@ VARIANTS = {
     "tanh_prime_missing": dict(cells={"rnn_step_backward": _step(d_z="d_h")},
                                score=3, feedback=["Misconception: tanh' missing"]),
     # --- Part B ---
-    "weights_not_summed": dict(cells={"rnn_backward": _sequence(add="=")},
-                               score=6, feedback=["Misconception: weight gradients not summed over timesteps"]),
+    # dkernel = dk in the reverse loop: only the first step's (t = 0) contribution is left
+    "weights_not_summed": dict(cells={"rnn_backward": _sequence(add="=")}, score=6,
+                               feedback=["Misconception: weight gradients not summed over timesteps"]),
     # with return_sequences=False the same mistake leaves every earlier step without gradient
     "next_step_dropped": dict(cells={"rnn_backward": _sequence(d_h="d_out[:, t]")}, score=6,
                               feedback=["Misconception: gradient from the next step dropped",
