@@ -5,7 +5,9 @@ A layer called on a NumPy array computes at once (eager).  A layer called on a
 and records a ``Node``, so a whole model can be checked before any data exists.
 Both paths validate first, with the same checks, then either compute or infer.
 """
+import os
 import re
+import sys
 import warnings
 from typing import Any, NamedTuple, Optional
 
@@ -14,6 +16,15 @@ import numpy as np
 from . import backend
 
 _NAME_COUNTS = {}
+
+
+def caller_level():
+    """The stacklevel of the first frame outside rnnlib: the learner's line gets the warning."""
+    package = os.path.dirname(__file__)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def clear_session():
@@ -152,7 +163,7 @@ class Layer:
             warnings.warn(
                 "Do not pass an `input_shape`/`input_dim` argument to a layer. When using "
                 "Sequential models, prefer using an `Input(shape)` object as the first layer in "
-                "the model instead.", UserWarning, stacklevel=4)
+                "the model instead.", UserWarning, stacklevel=caller_level())
             shape = tuple(shape) if hasattr(shape, "__iter__") else (shape,)
         return shape
 
@@ -213,7 +224,7 @@ class Layer:
                 f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input with a "
                 "mask attached to it. However, this layer does not support masking and will "
                 "therefore destroy the mask information. Downstream layers will not see the mask.",
-                UserWarning, stacklevel=4)
+                UserWarning, stacklevel=caller_level())
         return self.compute_mask(stand_ins, mask)
 
     def _to_arrays(self, inputs):

@@ -29,18 +29,27 @@ class Loss:
     name = "loss"
     from_logits = False
 
-    def __call__(self, y_true, y_pred):
-        """The mean loss, a float."""
+    def __call__(self, y_true, y_pred, mask=None):
+        """The mean loss, a float (over the steps the mask keeps, if there is one)."""
         t, p = self._prepare(y_true, y_pred)
-        return float(np.mean(self.values(t, p)))
+        values = self.values(t, p)
+        return float(np.mean(values * mask_weights(mask, values.shape)) if mask is not None
+                     else np.mean(values))
 
-    def value_and_grad(self, y_true, y_pred):
-        """``(mean loss, dL/dy_pred)``, the gradient of that mean, shaped like ``y_pred``."""
+    def value_and_grad(self, y_true, y_pred, mask=None):
+        """``(mean loss, dL/dy_pred)``, the gradient of that mean, shaped like ``y_pred``.
+
+        ``mask`` (batch, timesteps), the output's mask: masked steps count for nothing and the
+        mean is over the kept ones, as Keras 3 weights them (mask * total / valid)."""
         shape = np.shape(y_pred)
         t, p = self._prepare(y_true, y_pred)
         values = self.values(t, p)                       # (batch, ...) one per sample
         d = self.values_grad(t, p) / values.size         # d mean(values) / d y_pred
-        return float(np.mean(values)), d.reshape(shape).astype(p.dtype, copy=False)
+        if mask is None:
+            return float(np.mean(values)), d.reshape(shape).astype(p.dtype, copy=False)
+        w = mask_weights(mask, values.shape)             # (batch, timesteps)
+        d = d * w.reshape(w.shape + (1,) * (d.ndim - w.ndim))
+        return float(np.mean(values * w)), d.reshape(shape).astype(p.dtype, copy=False)
 
     # --- to override ------------------------------------------------------
     def values(self, y_true, y_pred):
@@ -72,6 +81,17 @@ class Loss:
     def __repr__(self):
         logits = ", from_logits=True" if self.from_logits else ""
         return f"<{type(self).__name__}{logits}>"
+
+
+def mask_weights(mask, shape):
+    """Keras 3's weights for a masked mean (losses/loss.py ``apply_mask``): total / valid where
+    the mask is True, 0 elsewhere, so mean(values * weights) = sum(kept values) / valid."""
+    mask = np.asarray(mask, bool)
+    if mask.shape != tuple(shape):
+        raise ValueError(f"The output's mask has shape {fmt_shape(mask.shape)} but the loss has one "
+                         f"value per {fmt_shape(tuple(shape))}; a mask marks (batch, timesteps).")
+    valid = mask.sum()
+    return np.where(mask, mask.size / valid, 0.0) if valid else np.zeros(mask.shape)
 
 
 class MeanSquaredError(Loss):

@@ -53,8 +53,13 @@ class MeanMetricWrapper(Mean):
         super().__init__(name or fn.__name__)
         self.fn, self.direction = fn, direction
 
-    def update_state(self, y_true, y_pred):
-        super().update_state(self.fn(np.asarray(y_true), np.asarray(y_pred)))
+    def update_state(self, y_true, y_pred, mask=None):
+        values = self.fn(np.asarray(y_true), np.asarray(y_pred))
+        if mask is None:
+            return super().update_state(values)
+        m = np.asarray(mask, "float64").reshape(len(values), -1)   # as Keras: the mask as weights
+        self.total += float(np.sum((values.reshape(len(values), -1) * m).mean(axis=1)))
+        self.count += float(np.sum(m.mean(axis=1)))
 
 
 def mean_absolute_error(y_true, y_pred):

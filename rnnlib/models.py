@@ -198,6 +198,9 @@ class Sequential(Model):
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential takes layers (and an rl.Input first), received {layer!r}.")
+        if not self.inputs and not self._layers and layer._input_shape_arg is not None:
+            from .engine import Input                 # Keras 3: input_shape= makes the Input
+            self.add(Input(shape=layer._input_shape_arg))
         if self.inputs:
             previous = self._layers[-1] if self._layers else None
             if isinstance(self.outputs, (list, tuple)):       # as Keras: fails at the next layer

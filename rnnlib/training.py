@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-from . import losses, metrics as metrics_module, optimizers
+from . import backprop, losses, metrics as metrics_module, optimizers
 from .callbacks import CallbackList
 from .engine import InputLayer, flatten, fmt_shape, pack_like
 
@@ -75,13 +75,13 @@ class Trainer:
     def _train_step(self, xs, y, where="train_on_batch"):
         """The four lines of the module's docstring, with a guard against NaN."""
         with np.errstate(over="ignore", invalid="ignore"):      # reported below, in words
-            y_pred, tape = self.forward(self._as_model_input(xs))
-            loss, d_y_pred = self.loss.value_and_grad(y, y_pred)
+            y_pred, tape = self.forward(self._as_model_input(xs), training=True)
+            loss, d_y_pred = self.loss.value_and_grad(y, y_pred, mask=tape.output_mask)
             grads = self.backward(tape, d_y_pred).weights
             problem = non_finite(loss, grads) or self._apply_or_undo(grads)
         if problem:
             self._stop_on_nan(problem, where)
-        return self._update_metrics(loss, y, y_pred, len(xs[0]))
+        return self._update_metrics(loss, y, y_pred, len(xs[0]), tape.output_mask)
 
     def _apply_or_undo(self, grads):
         """Apply the optimizer's step; undo it (returning why) if it made a weight infinite."""
@@ -95,13 +95,14 @@ class Trainer:
         return "the update made a weight infinite"
 
     def _test_step(self, xs, y):
-        y_pred = self(self._as_model_input(xs))
-        return self._update_metrics(self.loss(y, y_pred), y, y_pred, len(xs[0]))
+        y_pred, tape = backprop.forward(self, self._as_model_input(xs), keep=False)
+        mask = tape.output_mask
+        return self._update_metrics(self.loss(y, y_pred, mask=mask), y, y_pred, len(xs[0]), mask)
 
-    def _update_metrics(self, loss, y, y_pred, batch_size):
+    def _update_metrics(self, loss, y, y_pred, batch_size, mask=None):
         self._loss_tracker.update_state(loss, sample_weight=batch_size)
         for m in self._compile_metrics:
-            m.update_state(y, y_pred)
+            m.update_state(y, y_pred, mask=mask)
         return self._logs()
 
     def _logs(self):

@@ -379,9 +379,9 @@ def spy_on_rows(model):
     seen = []
     forward = model.forward
 
-    def recording(x):
+    def recording(x, **kwargs):
         seen.append(np.asarray(x)[:, 0].astype(int).tolist())
-        return forward(x)
+        return forward(x, **kwargs)
 
     model.forward = recording
     return seen

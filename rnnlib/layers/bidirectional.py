@@ -9,7 +9,7 @@ import copy
 
 import numpy as np
 
-from ..engine import Grads, Layer, fmt_shape
+from ..engine import Grads, Layer, flatten, fmt_shape
 from .rnn import RNN
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -18,7 +18,7 @@ MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 class Bidirectional(Layer):
     """Wraps an RNN layer; ``merge_mode`` is "concat" (default), "sum", "mul", "ave" or None."""
 
-    def __init__(self, layer, merge_mode="concat", name=None):
+    def __init__(self, layer, merge_mode="concat", name=None, **kwargs):
         if not isinstance(layer, RNN):
             raise TypeError(f"Bidirectional wraps an RNN layer (SimpleRNN, GRU, LSTM, RNN), received {layer!r}.")
         if layer.go_backwards:
@@ -28,7 +28,7 @@ class Bidirectional(Layer):
             )
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"Unknown merge_mode {merge_mode!r}; use one of {MERGE_MODES}.")
-        super().__init__(name)
+        super().__init__(name, **kwargs)
         self.merge_mode = merge_mode
         self.forward_layer = _copy(layer, "forward", go_backwards=False)
         self.backward_layer = _copy(layer, "backward", go_backwards=True)
@@ -54,6 +54,15 @@ class Bidirectional(Layer):
                              f"(forward then backward), received {got}.")
         self.forward_layer.set_weights(weights[:n])
         self.backward_layer.set_weights(weights[n:])
+
+    supports_masking = call_takes_mask = True
+
+    def compute_mask(self, inputs, mask):
+        """As Keras 3: with return_sequences the mask goes on (twice with merge_mode=None)."""
+        mask = next((m for m in flatten(mask) if m is not None), None) if self.return_sequences else None
+        outputs = (mask, mask) if self.merge_mode is None else (mask,)
+        states = (None,) * (2 * len(self.forward_layer.state_sizes)) if self.return_state else ()
+        return outputs + states if len(outputs + states) > 1 else mask
 
     def _split(self, initial_state):
         if initial_state is None:

@@ -13,8 +13,8 @@ class Dense(Layer):
     """
 
     def __init__(self, units, activation=None, use_bias=True, seed=None, name=None,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros"):
-        super().__init__(name)
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        super().__init__(name, **kwargs)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.units = check_units(units, "Dense")
@@ -22,6 +22,8 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.seed = seed
         self.weight_names = ("kernel", "bias") if self.use_bias else ("kernel",)
+
+    supports_masking = True                  # a mask on (batch, timesteps) passes through
 
     def check(self, shape):
         if isinstance(shape, list):
@@ -76,8 +78,8 @@ class Dense(Layer):
 class Reshape(Layer):
     """Reshape each sample to ``target_shape`` (the batch axis stays); one -1 is inferred."""
 
-    def __init__(self, target_shape, name=None):
-        super().__init__(name)
+    def __init__(self, target_shape, name=None, **kwargs):
+        super().__init__(name, **kwargs)
         if isinstance(target_shape, (int, np.integer)) or not hasattr(target_shape, "__iter__"):
             raise ValueError(f"Reshape(target_shape={target_shape!r}): use a tuple, e.g. ({target_shape},).")
         self.target_shape = tuple(int(d) for d in target_shape)
@@ -129,3 +131,96 @@ class Reshape(Layer):
 
     def __repr__(self):
         return f"<Reshape name={self.name!r}, target_shape={self.target_shape}>"
+
+
+class Flatten(Layer):
+    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...): every sample becomes one vector."""
+
+    def check(self, shape):
+        if isinstance(shape, list) or len(shape) < 1:
+            raise ValueError(f"Layer '{self.name}' (Flatten) takes one tensor with a batch axis, "
+                             f"received {fmt_shape(shape)}.")
+
+    def compute_output_shape(self, shape):
+        rest = shape[1:]
+        return (shape[0], None if None in rest else int(np.prod(rest)))
+
+    def call(self, x):
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, cache, d_y):
+        x, _ = cache
+        return Grads(d_y.reshape(x.shape), [])
+
+    def __repr__(self):
+        return f"<Flatten name={self.name!r}>"
+
+
+class RepeatVector(Layer):
+    """(batch, features) -> (batch, n, features): the same vector at each of n timesteps
+    (a decoder's input made from an encoder's last output)."""
+
+    def __init__(self, n, name=None, **kwargs):
+        super().__init__(name, **kwargs)
+        self.n = check_units(n, "RepeatVector(n)")
+
+    def check(self, shape):
+        if isinstance(shape, list) or len(shape) != 2:
+            raise ValueError(
+                f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected ndim=2, "
+                f"found ndim={len(shape) if not isinstance(shape, list) else 'a list'}. Full shape "
+                f"received: {fmt_shape(shape)}. RepeatVector repeats one vector per sample, "
+                "(batch, features); after an RNN use return_sequences=False.")
+
+    def compute_output_shape(self, shape):
+        return (shape[0], self.n, shape[1])
+
+    def call(self, x):
+        return np.repeat(x[:, None, :], self.n, axis=1)      # (batch, n, features)
+
+    def backward(self, cache, d_y):
+        return Grads(d_y.sum(axis=1), [])                    # every copy's gradient adds up
+
+    def __repr__(self):
+        return f"<RepeatVector name={self.name!r}, n={self.n}>"
+
+
+class Dropout(Layer):
+    """In ``fit`` (training=True) each value is zeroed with probability ``rate`` and the rest
+    scaled by 1 / (1 - rate), so the expected output is unchanged; otherwise the identity."""
+
+    supports_masking = True
+    uses_training = True
+
+    def __init__(self, rate, noise_shape=None, seed=None, name=None, **kwargs):
+        super().__init__(name, **kwargs)
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate < 1:
+            raise ValueError(f"Invalid value received for argument `rate`. Expected a float value "
+                             f"between 0 and 1. Received: rate={rate!r}")
+        self.rate, self.noise_shape, self.seed = float(rate), noise_shape, seed
+        self._rng = None if seed is None else np.random.default_rng(seed)
+
+    def check(self, shape, training=False):
+        if isinstance(shape, list):
+            raise ValueError(f"Layer '{self.name}' takes one tensor, received {len(shape)}.")
+
+    def compute_output_shape(self, shape, training=False):
+        return shape
+
+    def call(self, x, training=False):
+        return self.call_for_backward(x, training)[0]
+
+    def call_for_backward(self, x, training=False):
+        if not training or self.rate == 0:
+            return x, None
+        shape = x.shape if self.noise_shape is None else tuple(
+            d if n is None else n for d, n in zip(x.shape, self.noise_shape))
+        rng = self._rng or backend.make_rng(None)
+        keep = (rng.random(shape) >= self.rate) / (1.0 - self.rate)    # 0 or 1 / (1 - rate)
+        return (x * keep).astype(x.dtype), keep
+
+    def backward(self, cache, d_y):
+        return Grads(d_y if cache is None else d_y * cache, [])
+
+    def __repr__(self):
+        return f"<Dropout name={self.name!r}, rate={self.rate}>"

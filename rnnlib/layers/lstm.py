@@ -80,10 +80,10 @@ class LSTM(RNN):
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unit_forget_bias=True, seed=None, name=None, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros"):
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", **kwargs):
         super().__init__(LSTMCell(units, activation, recurrent_activation, use_bias,
                                   unit_forget_bias, seed, kernel_initializer=kernel_initializer,
                                   recurrent_initializer=recurrent_initializer,
                                   bias_initializer=bias_initializer),
                          return_sequences=return_sequences, return_state=return_state,
-                         go_backwards=go_backwards, stateful=stateful, name=name)
+                         go_backwards=go_backwards, stateful=stateful, name=name, **kwargs)

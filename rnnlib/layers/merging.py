@@ -6,16 +6,16 @@ returns ``(None, 32, 16)``.  rnnlib does the same and warns: that silent
 broadcast is a classic bug (a layer returned its last output where a sequence was
 meant).
 """
-import os
-import sys
 import warnings
 
 import numpy as np
 
-from ..engine import Grads, Layer, fmt_shape
+from ..engine import Grads, Layer, caller_level, fmt_shape
 
 
 class Merge(Layer):
+    supports_masking = True                   # compute_mask below, as Keras 3
+
     def check(self, shapes):
         if not isinstance(shapes, list) or len(shapes) < 2:
             raise ValueError(
@@ -36,6 +36,12 @@ class Merge(Layer):
 class Add(Merge):
     """Element-wise sum of a list of tensors of the same shape (or Keras-broadcastable)."""
 
+    def compute_mask(self, inputs, mask):
+        """Keras 3: a step counts if it counts in any input (OR); None if one input has none."""
+        if mask is None or any(m is None for m in mask):
+            return None
+        return np.logical_or.reduce([np.asarray(m, bool) for m in mask])
+
     def check(self, shapes):
         super().check(shapes)
         self.compute_output_shape(shapes)        # raises if the shapes do not fit
@@ -48,7 +54,7 @@ class Add(Merge):
                 f"{fmt_shape(high)}. Like Keras, it inserts axis 1 into {fmt_shape(low)} and "
                 f"broadcasts it, so the same vector is added at every step of {fmt_shape(high)}. "
                 "If one of them came from an RNN, that RNN probably needs return_sequences=True.",
-                UserWarning, stacklevel=_caller_level())
+                UserWarning, stacklevel=caller_level())
 
     def compute_output_shape(self, shapes):
         out = shapes[0][1:]
@@ -84,15 +90,6 @@ def _with_rank(x, rank):
     return x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:])
 
 
-def _caller_level():
-    """The stacklevel of the first frame outside rnnlib: the learner's line gets the warning."""
-    package = os.path.dirname(os.path.dirname(__file__))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 def _broadcast(a, b, shapes, name):
     """Keras's element-wise output shape of two per-sample shapes (trailing axes aligned)."""
     if len(a) < len(b):
@@ -114,8 +111,8 @@ def _broadcast(a, b, shapes, name):
 class Concatenate(Merge):
     """Join tensors along ``axis`` (default -1); every other axis must match."""
 
-    def __init__(self, axis=-1, name=None):
-        super().__init__(name)
+    def __init__(self, axis=-1, name=None, **kwargs):
+        super().__init__(name, **kwargs)
         self.axis = int(axis)
 
     def check(self, shapes):
@@ -131,6 +128,16 @@ class Concatenate(Merge):
                 f"'{self.name}', axis={self.axis}). Make the other axes agree first, e.g. with "
                 "return_sequences=True on an RNN or a Reshape that adds an axis."
             )
+
+    def compute_mask(self, inputs, mask):
+        """Keras 3: the masks joined along ``axis`` (all True for an input without one), then
+        a step counts if any of its entries does."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        full = [np.ones(x.shape, bool) if m is None else
+                np.broadcast_to(np.asarray(m, bool)[..., None], x.shape) if np.ndim(m) < x.ndim
+                else np.asarray(m, bool) for x, m in zip(inputs, mask)]
+        return np.concatenate(full, axis=self.axis).any(axis=-1)
 
     def compute_output_shape(self, shapes):
         axis = self.axis % len(shapes[0])

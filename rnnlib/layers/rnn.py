@@ -40,6 +40,10 @@ def check_units(units, owner):
     return int(units)
 
 
+def _leaves(x):
+    return [leaf for item in x for leaf in _leaves(item)] if isinstance(x, (list, tuple)) else [x]
+
+
 def _add(a, b):
     """Add gradients kept by name (a dict) or in order (a list)."""
     if isinstance(a, dict):
@@ -169,13 +173,13 @@ class RNN(Layer):
     """
 
     def __init__(self, cell, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, zero_output_for_mask=False, name=None):
+                 go_backwards=False, stateful=False, zero_output_for_mask=False, name=None, **kwargs):
         if not hasattr(cell, "state_size") or not callable(getattr(cell, "call", None)):
             raise TypeError(
                 f"RNN needs a cell: an object with a `state_size` attribute and a method "
                 f"`call(x_t, states) -> (output_t, new_states)`. Received {cell!r}."
             )
-        super().__init__(name)
+        super().__init__(name, **kwargs)
         owner = f"Layer '{self.name}'"
         self.cell = cell
         self.return_sequences = _flag(return_sequences, "return_sequences", owner)
@@ -359,6 +363,14 @@ class RNN(Layer):
         out = self.output_size
         return self._assemble((batch, timesteps, out), (batch, out),
                               [(batch, s) for s in self.state_sizes])
+
+    supports_masking = call_takes_mask = True
+
+    def compute_mask(self, inputs, mask):
+        """As Keras 3: the mask goes on with the sequence (return_sequences), else stops;
+        returned states carry none."""
+        mask = next((m for m in _leaves(mask) if m is not None), None)
+        return self._assemble(mask, None, [None] * len(self.state_sizes))
 
     def _assemble(self, sequence, last, states):
         """What the layer returns; used for arrays (``call``) and shapes alike."""

@@ -30,10 +30,10 @@ class SimpleRNN(RNN):
     def __init__(self, units, activation="tanh", use_bias=True, return_sequences=False,
                  return_state=False, go_backwards=False, stateful=False, seed=None, name=None,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros"):
+                 bias_initializer="zeros", **kwargs):
         super().__init__(SimpleRNNCell(units, activation, use_bias, seed,
                                        kernel_initializer=kernel_initializer,
                                        recurrent_initializer=recurrent_initializer,
                                        bias_initializer=bias_initializer),
                          return_sequences=return_sequences, return_state=return_state,
-                         go_backwards=go_backwards, stateful=stateful, name=name)
+                         go_backwards=go_backwards, stateful=stateful, name=name, **kwargs)
