@@ -159,6 +159,7 @@ class GatesExplorer(Explorer):
         self.x = event_input(t, event)
         self.panels = {"x": self.x[0], **gates_over_time(layer.cell, self.x)}
         self.blocks, self.block_rows = weight_blocks(layer.get_weights(), len(GATES[cell]))
+        self.colour_scale = max(float(np.abs(layer.get_weights()[k]).max()) for k in (0, 1))
         kept = "c" if cell == "LSTM" else "h"
         size = np.abs(self.panels[kept]).max(axis=1)          # (timesteps,): the largest unit
         self.kept = float(size[-1] / size[event]) if size[event] > 0 else 0.0
@@ -186,7 +187,7 @@ class GatesExplorer(Explorer):
             lines.append(f"the event is the last step: move it earlier to see how much {kept} keeps")
         else:
             lines.append(f"largest |{kept}|: {size[event]:.3g} at the event (t={event}), "
-                         f"{size[-1]:.3g} at the last step (t={t - 1}): {100 * self.kept:.0f}% kept")
+                         f"{size[-1]:.3g} at the last step (t={t - 1}): {100 * self.kept:.0f}% of it")
         return wrap("\n".join(lines))
 
     def layout(self, fig):
@@ -204,7 +205,7 @@ class GatesExplorer(Explorer):
         self.ax_blocks = fig.add_axes([0.74, 0.1, 0.25, 0.72])
         # titles as figure texts: an axes title costs a layout pass on every draw
         self.title = fig.text(0.425, 0.975, "", ha="center", va="top", fontsize=9)
-        self.blocks_title = fig.text(0.865, 0.925, "", ha="center", va="top", fontsize=8)
+        self.blocks_title = fig.text(0.865, 0.975, "", ha="center", va="top", fontsize=8)
         self.ax_blocks.set_axis_off()
         self.block_image = self.ax_blocks.imshow(np.zeros((1, 1)), cmap=viz.DIVERGING,
                                                  aspect="auto", interpolation="nearest")
@@ -254,7 +255,7 @@ class GatesExplorer(Explorer):
         for text in list(ax.texts):
             text.remove()
         rows, columns = image.shape
-        vmax = max(float(np.nanmax(np.abs(image))), 1e-3)
+        vmax = max(self.colour_scale, 1e-3)           # the kernels' range: a large bias saturates
         self.block_image.set_data(np.ma.masked_invalid(image))
         self.block_image.set_clim(-vmax, vmax)
         self.block_image.set_extent((-0.5, columns - 0.5, rows - 0.5, -0.5))
@@ -266,7 +267,8 @@ class GatesExplorer(Explorer):
         for label, first, last in self.block_rows:
             ax.text(-0.7, (first + last) / 2, label, ha="right", va="center", fontsize=6,
                     rotation=90 if last > first else 0)
-        self.blocks_title.set_text(f"weights by gate, colours to ±{vmax:.2g}")
+        self.blocks_title.set_text(f"weights by gate\ncolours to ±{vmax:.2g}"
+                                   + (" (the bias goes past)" if np.nanmax(np.abs(image)) > vmax else ""))
 
 
 def gates_explorer(cell="LSTM", units=3, timesteps=20, event_at=5):

@@ -151,7 +151,7 @@ def test_fewer_timesteps_keep_the_event_inside_the_sequence():
     assert e.event_at.value == 7 and e.x.shape == (1, 8, 1)
     assert int(np.argmax(drawn_input(e)[:, 1])) == 7
     assert "x[0, 7, 0] = 3" in e.text
-    assert "the event is the last step" in e.text and "% kept" not in e.text
+    assert "the event is the last step" in e.text and "% of it" not in e.text
 
 
 def test_every_control_redraws_and_the_fallback_shows_picture_and_text():
