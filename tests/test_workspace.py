@@ -466,6 +466,19 @@ def test_the_command_line_checks_a_workspace_notebook(built, repo, tmp_path):
     assert f"Total: {ps02_samples.VARIANTS['bias_missing']['score']} / 10" in run.stdout
 
 
+def test_make_course_builds_the_workspace_then_opens_it_with_its_config():
+    run = subprocess.run(["make", "-n", "course"], cwd=REPO, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    build = next(i for i, line in enumerate(lines)
+                 if "-m autograded_tests.workspace --workspace workspace" in line)
+    lab = next(i for i, line in enumerate(lines) if "jupyter lab" in line)
+    assert build < lab
+    assert re.search(rf'JUPYTER_CONFIG_DIR="{re.escape(str(REPO))}/workspace/\.jupyter" '
+                     r"\S+/jupyter lab .*workspace/$", lines[lab]), lines[lab]
+
+
 def test_make_check_passes_the_assignment_to_the_self_check():
     run = subprocess.run(["make", "-n", "check", "ps02"], cwd=REPO, capture_output=True,
                          text=True, timeout=60)
