@@ -147,6 +147,21 @@ def test_lesson_runs_top_to_bottom(name, tmp_path):
     assert missing == [], "the prose relies on these lines; the cells printed something else"
 
 
+@pytest.mark.parametrize("name", [n for n in LESSONS if n[:2] in ("01", "02", "03", "04", "07")])
+def test_lesson_run_twice_in_one_kernel_prints_the_same_names(name, tmp_path):
+    """Re-running a lesson must not turn `simple_rnn` into `simple_rnn_8` where the prose
+    names layers: those lessons reset the names (rl.clear_session(), as Keras's)."""
+    nb = read(name)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"
+            and not cell.source.startswith(("rl.widgets.", "rl.viz."))]
+    nb.cells = [nbformat.v4.new_code_cell(cell.source) for cell in code + code]
+    NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    second = "".join(o.get("text", "") for c in nb.cells[len(code):] for o in c.outputs
+                     if o.get("name") == "stdout")
+    assert [line for line in PRINTED[name[:2]] if line not in second] == []
+
+
 # What the prose beside each cell says it prints (a fresh kernel; names reset where shown).
 PRINTED = {
     "01": ["-> y (1, 10) ndarray", "dense (Dense)"],
