@@ -8,6 +8,7 @@ terminal as one line of text:
     import rnnlib as rl
     rl.viz.unrolled(timesteps=3, units=10, features=1)     # a diagram, every shape labelled
     rl.viz.heatmap(h, title="h over time")                 # h: (timesteps, units)
+    rl.viz.layers(model)                                   # the model's graph, output shapes
 
 No pyplot: figures are drawn with the Agg canvas, so nothing depends on a backend.
 """
