@@ -9,11 +9,11 @@ ASSIGNMENT = "ps07_bptt"
 AUTOGRADED_POINTS = 10
 
 
-def _step(d_z="d_h * (1 - h ** 2)", weights="x_t.T @ d_z, h_tm1.T @ d_z"):
+def _step(d_z="d_h * (1 - h ** 2)", weights="x_t.T @ d_z, h_tm1.T @ d_z", back="recurrent_kernel.T"):
     return ("import numpy as np\n\n"
             "def rnn_step_backward(d_h, x_t, h_tm1, h, kernel, recurrent_kernel):\n"
             f"    d_z = {d_z}\n"
-            f"    return d_z @ kernel.T, d_z @ recurrent_kernel.T, {weights}, d_z.sum(axis=0)\n")
+            f"    return d_z @ kernel.T, d_z @ {back}, {weights}, d_z.sum(axis=0)\n")
 
 
 def _sequence(d_h="d_out[:, t] + dh_next", states="hs[t], hs[t + 1]", add="+=", first="",
@@ -46,7 +46,8 @@ def rnn_backward(d_out, x, h0, kernel, recurrent_kernel, bias, return_sequences=
 
 
 def _lstm(dc="d_c + d_h * o * (1 - tanh_c ** 2)", dc_tm1="dc * f", tanh_c="np.tanh(c)",
-          c_block="2 * u:3 * u", o_block="3 * u:", order="[i_part, f_part, c_part, o_part]"):
+          c_block="2 * u:3 * u", o_block="3 * u:", order="[i_part, f_part, c_part, o_part]",
+          gates=("dc * c_hat * i * (1 - i), dc * c_tm1 * f * (1 - f)", "d_h * np.tanh(c) * o * (1 - o)")):
     """lstm_step_backward with one idea changed from the reference."""
     return f'''
 import numpy as np
@@ -59,8 +60,8 @@ def lstm_step_backward(d_h, d_c, x_t, h_tm1, c_tm1, kernel, recurrent_kernel, bi
     c = f * c_tm1 + i * c_hat
     tanh_c = {tanh_c}
     dc = {dc}
-    i_part, f_part = dc * c_hat * i * (1 - i), dc * c_tm1 * f * (1 - f)
-    c_part, o_part = dc * i * (1 - c_hat ** 2), d_h * np.tanh(c) * o * (1 - o)
+    i_part, f_part = {gates[0]}
+    c_part, o_part = dc * i * (1 - c_hat ** 2), {gates[1]}
     d_z = np.concatenate({order}, axis=1)
     return (d_z @ kernel.T, d_z @ recurrent_kernel.T, {dc_tm1}, x_t.T @ d_z, h_tm1.T @ d_z,
             d_z.sum(axis=0))
@@ -77,6 +78,8 @@ VARIANTS = {
         score=3, feedback=["Misconception: transposed weight gradient"]),
     "tanh_prime_missing": dict(cells={"rnn_step_backward": _step(d_z="d_h")},
                                score=3, feedback=["Misconception: tanh' missing"]),
+    "recurrent_kernel_not_transposed": dict(cells={"rnn_step_backward": _step(back="recurrent_kernel")},
+                                            score=3, feedback=["Misconception: weight not transposed going back"]),
     # --- Part B ---
     # dkernel = dk in the reverse loop: only the first step's (t = 0) contribution is left
     "weights_not_summed": dict(cells={"rnn_backward": _sequence(add="=")}, score=6,
@@ -101,6 +104,11 @@ VARIANTS = {
                              score=7, feedback=["Misconception: dc not carried back through f"]),
     "dc_from_h_missing": dict(cells={"lstm_step_backward": _lstm(dc="d_c")},
                               score=7, feedback=["Misconception: h's gradient not passed into c"]),
+    "lstm_dc_from_next_dropped": dict(cells={"lstm_step_backward": _lstm(dc="d_h * o * (1 - tanh_c ** 2)")},
+                                      score=7, feedback=["Misconception: gradient from the next step dropped (c)"]),
+    "sigmoid_prime_missing": dict(cells={"lstm_step_backward": _lstm(
+        gates=("dc * c_hat, dc * c_tm1", "d_h * np.tanh(c)"))},
+        score=7, feedback=["Misconception: sigmoid' missing"]),
     "tanh_c_prime_from_c": dict(cells={"lstm_step_backward": _lstm(tanh_c="c")},
                                 score=7, feedback=["Misconception: tanh'(c) taken as 1 - c**2"]),
     # the blocks read as i|f|o|g, forward and backward alike
