@@ -78,8 +78,9 @@ VARIANTS = {
         score=3, feedback=["Misconception: transposed weight gradient"]),
     "tanh_prime_missing": dict(cells={"rnn_step_backward": _step(d_z="d_h")},
                                score=3, feedback=["Misconception: tanh' missing"]),
-    "recurrent_kernel_not_transposed": dict(cells={"rnn_step_backward": _step(back="recurrent_kernel")},
-                                            score=3, feedback=["Misconception: weight not transposed going back"]),
+    "recurrent_kernel_not_transposed": dict(
+        cells={"rnn_step_backward": _step(back="recurrent_kernel")},
+        score=3, feedback=["Misconception: weight not transposed going back"]),
     # --- Part B ---
     # dkernel = dk in the reverse loop: only the first step's (t = 0) contribution is left
     "weights_not_summed": dict(cells={"rnn_backward": _sequence(add="=")}, score=6,
@@ -104,8 +105,9 @@ VARIANTS = {
                              score=7, feedback=["Misconception: dc not carried back through f"]),
     "dc_from_h_missing": dict(cells={"lstm_step_backward": _lstm(dc="d_c")},
                               score=7, feedback=["Misconception: h's gradient not passed into c"]),
-    "lstm_dc_from_next_dropped": dict(cells={"lstm_step_backward": _lstm(dc="d_h * o * (1 - tanh_c ** 2)")},
-                                      score=7, feedback=["Misconception: gradient from the next step dropped (c)"]),
+    "lstm_dc_from_next_dropped": dict(
+        cells={"lstm_step_backward": _lstm(dc="d_h * o * (1 - tanh_c ** 2)")},
+        score=7, feedback=["Misconception: gradient from the next step dropped (c)"]),
     "sigmoid_prime_missing": dict(cells={"lstm_step_backward": _lstm(
         gates=("dc * c_hat, dc * c_tm1", "d_h * np.tanh(c)"))},
         score=7, feedback=["Misconception: sigmoid' missing"]),
