@@ -121,7 +121,8 @@ def gradients(model, x, y, loss="mse", initial_state=None, mask=None):
         kwargs = {k: v for k, v in (("initial_state", initial_state), ("mask", mask)) if v is not None}
         out, cache = model.forward(x, **kwargs)
         first = out[0] if isinstance(out, tuple) else out
-        value, d_first = loss_fn.value_and_grad(y, first)
+        out_mask = flatten(model.compute_mask(x, mask))[0] if mask is not None else None
+        value, d_first = loss_fn.value_and_grad(y, first, mask=out_mask)   # as Keras's loss
         d_out = ((d_first, *[np.zeros_like(o) for o in out[1:]]) if isinstance(out, tuple)
                  else d_first)
         g = model.backward(cache, d_out)
@@ -131,7 +132,7 @@ def gradients(model, x, y, loss="mse", initial_state=None, mask=None):
                          "its states and masks from its own inputs. Pass a single layer instead.")
     out, tape = model.forward(x)
     first = out[0] if isinstance(out, (list, tuple)) else out
-    value, d_first = loss_fn.value_and_grad(y, first)
+    value, d_first = loss_fn.value_and_grad(y, first, mask=tape.output_mask)
     d_out = pack_like(out, [d_first] + [np.zeros_like(o) for o in flatten(out)[1:]])
     g = model.backward(tape, d_out)
     g.loss = float(value)

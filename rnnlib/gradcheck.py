@@ -10,8 +10,9 @@ should be far below 1e-6.  ``numerical_gradient`` is the same idea for any funct
 """
 import numpy as np
 
+from . import backprop
 from .backprop import gradients
-from .engine import flatten
+from .engine import Layer, flatten
 
 
 def numerical_gradient(f, x, eps=1e-6):
@@ -58,8 +59,12 @@ def gradient_check(model, x, y, loss="mse", eps=1e-6, initial_state=None, mask=N
 
     def value():
         _restore(model, saved)                    # stateful layers: every run starts alike
+        if hasattr(model, "_nodes") and not isinstance(model, Layer):    # a model: its own mask
+            out, tape = backprop.forward(model, x, keep=False)
+            return float(loss_fn(y, flatten(out)[0], mask=tape.output_mask))
         out = model(x, **kwargs)
-        return float(loss_fn(y, flatten(out)[0]))
+        out_mask = flatten(model.compute_mask(x, mask))[0] if mask is not None else None
+        return float(loss_fn(y, flatten(out)[0], mask=out_mask))
 
     _restore(model, saved)
     g = gradients(model, x, y, loss, initial_state=initial_state, mask=mask)

@@ -459,6 +459,8 @@ class RNN(Layer):
             d_states = [np.zeros((batch, s), self.dtype) for s in self.state_sizes]
         if self.return_sequences:
             d_seq = np.asarray(d_output).transpose(1, 0, 2)   # (timesteps, batch, units), as read
+        elif kind == "fast":                           # no mask on fast paths: the last output is h_T
+            d_seq, d_states = None, [d_states[0] + d_output, *d_states[1:]]
         else:
             d_seq = np.zeros((timesteps, batch, self.output_size), self.dtype)
             d_seq[-1] = d_output                       # only the last output was returned
