@@ -46,11 +46,15 @@ class Embedding(Layer):
                             "Those go straight into an RNN (batch, timesteps, features).")
         bad = (ids < 0) | (ids >= self.input_dim)
         if np.any(bad):
+            first = ids[bad].ravel()[0]
+            fix = ("Ids count from 0 (0 is the padding id with mask_zero=True); shift them, or "
+                   "give unknown tokens a reserved id." if first < 0 else
+                   f"Make input_dim at least {int(ids.max()) + 1}, or map unknown tokens to a "
+                   "reserved id.")
             raise ValueError(
-                f"{where} received token id {ids[bad].ravel()[0]:g} in an array of shape "
+                f"{where} received token id {first:g} in an array of shape "
                 f"{fmt_shape(ids.shape)}; ids must lie in [0, {self.input_dim - 1}] (input_dim is "
-                f"the size of the vocabulary). Make input_dim at least {int(ids.max()) + 1}, or "
-                "map unknown tokens to a reserved id.")
+                f"the size of the vocabulary). {fix}")
         return ids.astype(np.int64)
 
     def check(self, shape):
