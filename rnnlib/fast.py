@@ -37,19 +37,41 @@ def scratch(cell, name, shape, dtype):
     return a
 
 
-def tanh_and_sigmoid(cell):
-    """True with the default activations (tanh, and sigmoid for the gates)."""
-    return (cell.activation is np.tanh
-            and getattr(cell, "recurrent_activation", None) is backend.ACTIVATIONS["sigmoid"])
+_MATHS = ("call", "project", "step", "backward", "step_backward", "project_backward")
+_CLASS_KINDS = weakref.WeakKeyDictionary()     # cell class -> (its maths methods, kind)
 
 
-def own_maths(cell, owner):
-    """True if ``cell`` runs ``owner``'s maths with tanh and sigmoid: no subclass changed
-    ``call``, ``project`` or ``step``, so the fast path equals stepping."""
-    from .layers.rnn import Cell
-    cls = type(cell)
-    return (isinstance(cell, owner) and cls.call is Cell.call and cls.project is owner.project
-            and cls.step is owner.step and tanh_and_sigmoid(cell))
+def _class_kind(cls):
+    """"lstm", "gru" or "simple" if ``cls`` is (or subclasses without changing any method
+    in ``_MATHS``) rnnlib's LSTMCell, GRUCell or SimpleRNNCell; else None.  Cached per class
+    and per version of its methods (a test may patch them)."""
+    methods = tuple(getattr(cls, m, None) for m in _MATHS)
+    cached = _CLASS_KINDS.get(cls)
+    if cached is not None and cached[0] == methods:
+        return cached[1]
+    from .layers.gru import GRUCell
+    from .layers.lstm import LSTMCell
+    from .layers.simple_rnn import SimpleRNNCell
+    kind = next((name for name, owner in (("lstm", LSTMCell), ("gru", GRUCell),
+                                          ("simple", SimpleRNNCell))
+                 if issubclass(cls, owner)
+                 and methods == tuple(getattr(owner, m, None) for m in _MATHS)), None)
+    _CLASS_KINDS[cls] = (methods, kind)
+    return kind
+
+
+def kind(cell, training=False):
+    """Which fast path runs ``cell``: "lstm", "gru" (reset_after=True), "simple" (training
+    only: SimpleRNN steps fast enough forward), or None.  Only rnnlib's own maths with tanh
+    (and sigmoid for the gates) qualifies, so a fast path always equals stepping."""
+    k = _class_kind(type(cell))
+    if k is None or cell.activation is not np.tanh:
+        return None
+    if k == "simple":
+        return k if training else None
+    if cell.recurrent_activation is not backend.ACTIVATIONS["sigmoid"]:
+        return None
+    return None if k == "gru" and not cell.reset_after else k
 
 
 def halves(units, gates, sigmoid_gates, dtype):
@@ -97,11 +119,10 @@ def unroll(cell, xs, states, sequences=True):
     xs (timesteps, batch, features) in reading order, states [h0] or [h0, c0] (batch, units)
     -> (outputs (timesteps, batch, units), or None without ``sequences``, new states).
     """
-    from .layers.gru import GRUCell
-    from .layers.lstm import LSTMCell
-    if own_maths(cell, LSTMCell):
+    k = kind(cell)
+    if k == "lstm":
         return lstm_unroll(cell, xs, states, sequences)
-    if own_maths(cell, GRUCell) and cell.reset_after:
+    if k == "gru":
         return gru_unroll(cell, xs, states, sequences)
     return None
 
@@ -203,30 +224,6 @@ class Tape:
         return f"<Tape {self.kind}: {self.nbytes() / 2**20:.1f} MiB{', used' if self.used else ''}>"
 
 
-def _same_maths(cell, owner):
-    """``own_maths`` for training: the backward methods must not have been changed either."""
-    cls = type(cell)
-    return all(getattr(cls, name, None) is getattr(owner, name, None)
-               for name in ("backward", "step_backward", "project_backward"))
-
-
-def _training_kind(cell):
-    from .layers.gru import GRUCell
-    from .layers.lstm import LSTMCell
-    from .layers.rnn import Cell
-    from .layers.simple_rnn import SimpleRNNCell
-    if own_maths(cell, LSTMCell) and _same_maths(cell, LSTMCell):
-        return "lstm"
-    if own_maths(cell, GRUCell) and _same_maths(cell, GRUCell) and cell.reset_after:
-        return "gru"
-    cls = type(cell)
-    if (isinstance(cell, SimpleRNNCell) and cls.call is Cell.call and cls.project is Cell.project
-            and cls.step is SimpleRNNCell.step and _same_maths(cell, SimpleRNNCell)
-            and cell.activation is np.tanh):
-        return "simple"
-    return None
-
-
 def _project_all(xs, kernel, bias, extra_rows=0):
     """x1 (T*B, F+1): the inputs and a constant 1; A (rows + extra_rows, T, B) with the input
     part of every timestep in its first rows: (kernel^T | bias) x1^T, one np.matmul."""
@@ -297,10 +294,10 @@ def unroll_train(cell, xs, states):
     xs (timesteps, batch, features) in reading order, states (batch, units) each
     -> (outputs (timesteps, batch, units), new states, a ``Tape``): new arrays.
     """
-    kind = _training_kind(cell)
-    if kind is None:
+    k = kind(cell, training=True)
+    if k is None:
         return None
-    return _TRAIN[kind][0](cell, xs, [np.asarray(s) for s in states])
+    return _TRAIN[k][0](cell, xs, [np.asarray(s) for s in states])
 
 
 def unroll_backward(cell, cache, d_outputs, d_last_states, d_inputs=True):
@@ -403,11 +400,13 @@ def gru_backward(cell, arrays, d_outputs, d_last):
     _, timesteps, batch = dA.shape
     dtype = H.dtype
     DH, d_h0 = _total_dh(d_last[0], timesteps)
-    dz, direct, dr, sq = (np.empty((u, batch), dtype) for _ in range(4))
+    direct = np.empty((u, batch), dtype)
+    d_zr, sq = np.empty((2 * u, batch), dtype), np.empty((2 * u, batch), dtype)
+    dz, dr = d_zr[:u], d_zr[u:]                           # dL/dz and dL/dr, side by side
     for t in reversed(range(timesteps)):
         dh = _add_output_grad(DH, t, d_outputs)            # total dL/dh_t
         a = dA[:, t]
-        hh, z, r, n = a[:u], a[u:2 * u], a[2 * u:3 * u], a[3 * u:]
+        hh, z, r, zr, n = a[:u], a[u:2 * u], a[2 * u:3 * u], a[u:3 * u], a[3 * u:]
         np.subtract(H[:, t], hh, out=dz)
         dz *= dh                                           # dL/dz = dh * (h_tm1 - h~)
         np.multiply(dh, z, out=direct)                     # dL/dh_tm1, the direct part
@@ -417,12 +416,9 @@ def gru_backward(cell, arrays, d_outputs, d_last):
         hh *= dr                                           # d a_h = dL/dh~ * (1 - h~^2)
         np.multiply(hh, n, out=dr)                         # dL/dr = d a_h * n
         np.multiply(hh, r, out=n)                          # dL/dn = d a_h * r
-        np.multiply(r, r, out=sq)
-        r -= sq
-        r *= dr                                            # d a_r = dL/dr * r (1 - r)
-        np.multiply(z, z, out=sq)
-        z -= sq
-        z *= dz                                            # d a_z = dL/dz * z (1 - z)
+        np.multiply(zr, zr, out=sq)
+        zr -= sq
+        zr *= d_zr                                         # d a_z|r = dL/d(z|r) * s (1 - s)
         d_h_tm1 = DH[:, t - 1] if t else d_h0
         np.matmul(cell.recurrent_kernel, a[u:], out=d_h_tm1)   # U (d a_z | d a_r | dL/dn)
         d_h_tm1 += direct
