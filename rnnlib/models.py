@@ -10,8 +10,9 @@ from .training import Trainer
 class Model(Trainer):
     """``rl.Model(inputs, outputs)``: the layers between symbolic inputs and outputs.
 
-    ``model(x)`` / ``model.predict(x)`` run it on arrays; ``model.summary()`` prints
-    Keras's table; ``model.layers`` starts with the input layers, as in Keras.
+    ``model(x)`` / ``model.predict(x)`` run it on arrays; ``model.summary()`` prints the
+    table Keras prints in a terminal (Keras wraps it to 76 columns where it finds none, as
+    in a notebook); ``model.layers`` starts with the input layers, as in Keras.
     """
 
     def __init__(self, inputs, outputs, name=None):
@@ -167,7 +168,7 @@ class Model(Trainer):
         return len(self.inputs) == 1 and all(len(n.input_tensors) <= 1 for n in self._nodes)
 
     def summary(self, print_fn=print):
-        """Print Keras's table: Layer (type), Output Shape, Param #, and the totals."""
+        """Print Keras's table (its terminal width): Layer (type), Output Shape, Param #, totals."""
         print_fn(summary_table(self.name, self.summary_rows(), self.layers,
                                connected=not self._sequential_like()))
 

@@ -296,3 +296,71 @@ def test_encoder_decoder_with_symbolic_initial_state_matches_keras():
     rng = np.random.default_rng(8)
     xs = [rng.normal(size=(2, 5, 3)).astype("float32"), rng.normal(size=(2, 6, 2)).astype("float32")]
     assert_same(km(xs), rm(xs))
+
+
+# --- where rnnlib followed Keras 3 (issue: the course's departures from Keras) -----------------
+
+@pytest.mark.parametrize("merge_mode", ["concat", None])
+def test_returned_states_are_tuples_as_in_keras(merge_mode):
+    x = np.zeros((2, 3, 4), "float32")
+    for lib in (keras, rl):
+        assert type(lib.layers.LSTM(2, return_state=True)(x)) is tuple
+        assert type(lib.layers.LSTM(2, return_state=True)(lib.Input(shape=(3, 4)))) is tuple
+        both = lib.layers.Bidirectional(lib.layers.GRU(2, return_state=merge_mode is not None),
+                                        merge_mode=merge_mode)(x)
+        assert type(both) is tuple
+
+
+def test_models_have_no_reset_states_as_in_keras():
+    for lib in (keras, rl):
+        x = lib.Input(shape=(3, 1), batch_size=2)
+        model = lib.Model(x, lib.layers.SimpleRNN(2, stateful=True)(x))
+        assert not hasattr(model, "reset_states")
+    with pytest.raises(AttributeError, match=r"(?s)Keras 3 models have none.*layer.reset_states\(\)"):
+        model.reset_states()
+
+
+def test_sequential_with_returned_states_fails_at_the_next_layer_as_in_keras():
+    for lib in (keras, rl):
+        model = lib.Sequential([lib.Input(shape=(3, 2)), lib.layers.LSTM(4, return_state=True)])
+        with pytest.raises(ValueError, match=r"expects 1 input\(s\), but it received 3 input tensors"):
+            model.add(lib.layers.Dense(2))
+
+
+def test_bidirectional_names_its_copies_as_keras():
+    for lib in (keras, rl):
+        inner = lib.layers.GRU(3, name="g")
+        both = lib.layers.Bidirectional(inner)
+        both(np.zeros((1, 2, 2), "float32"))
+        assert (both.forward_layer.name, both.backward_layer.name) == ("forward_g", "backward_g")
+        assert both.forward_layer is not inner and not inner.built   # the layer passed in is a template
+
+
+def test_ops_flip_as_keras_ops_flip():
+    kx, rx = keras.Input(shape=(4, 2)), rl.Input(shape=(4, 2))
+    k = keras.Model(kx, keras.ops.flip(keras.layers.GRU(3, return_sequences=True)(kx), axis=1))
+    r = rl.Model(rx, rl.ops.flip(rl.layers.GRU(3, return_sequences=True)(rx), axis=1))
+    r.set_weights(k.get_weights())
+    x = data(1, timesteps=4, features=2)[0]
+    assert_same(k(x), r(x))
+
+
+def test_set_random_seed_makes_the_same_weights_as_a_rerun():
+    """Keras's way to reproducible weights, in both: seed, build; seed, build again."""
+    for lib in (keras, rl):
+        lib.utils.set_random_seed(3)
+        a = lib.layers.LSTM(2)
+        a(np.zeros((1, 2, 3), "float32"))
+        lib.utils.set_random_seed(3)
+        b = lib.layers.LSTM(2)
+        b(np.zeros((1, 2, 3), "float32"))
+        for wa, wb in zip(a.get_weights(), b.get_weights()):
+            assert_allclose(wa, wb, rtol=0, atol=0)
+
+
+def test_a_seeded_initializer_gives_the_same_weights_every_time_as_in_keras():
+    for lib in (keras, rl):
+        layers = [lib.layers.Dense(3, kernel_initializer=lib.initializers.GlorotUniform(seed=0))
+                  for _ in range(2)]
+        ws = [layer(np.zeros((1, 4), "float32")) is not None and layer.get_weights()[0] for layer in layers]
+        assert_allclose(ws[0], ws[1], rtol=0, atol=0)

@@ -10,6 +10,8 @@ class Dense(Layer):
     """y = activation(x @ kernel + bias) on the last axis: (..., in) -> (..., units).
 
     On a 3-D (batch, timesteps, features) input it acts on every timestep alike.
+    ``seed=`` (rnnlib's own) seeds the weights; in Keras use seeded initializers or
+    ``rl.utils.set_random_seed`` / ``keras.utils.set_random_seed``.
     """
 
     def __init__(self, units, activation=None, use_bias=True, seed=None, name=None,

@@ -97,7 +97,13 @@ class GRUCell(Cell):
 
 
 class GRU(RNN):
-    """A GRUCell run over time.  Input (batch, timesteps, features)."""
+    """A GRUCell run over time.  Input (batch, timesteps, features).
+
+    ``seed=`` is rnnlib's own: it seeds the weights.  In Keras 3 a layer's ``seed`` seeds only
+    its dropout; the Keras way to reproducible weights, which rnnlib has too, is
+    ``rl.utils.set_random_seed(s)`` before building, or seeded initializers
+    (``kernel_initializer=rl.initializers.GlorotUniform(seed=0)``).
+    """
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False,

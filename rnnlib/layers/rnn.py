@@ -18,9 +18,11 @@ It may recompute the forward from x_t and states; it must not keep anything betw
 calls.  rnnlib's cells split it as their forward is split: ``project_backward`` and
 ``step_backward``.
 
-For speed, ``RNN`` first tries ``rnnlib.fast.unroll`` (GRU and LSTM with their default
-maths and no mask: the whole sequence in one fused loop, as Keras tries cuDNN or oneDNN
-first) and falls back to the step loop below; tests check that both agree.
+For speed, ``RNN`` first tries ``rnnlib.fast`` (the default maths and no mask: the whole
+sequence in one fused loop) and falls back to the step loop below; tests check that both
+agree.  Keras's GRU and LSTM have the same shape of code: they try the backend's fused
+kernel first (cuDNN on a GPU) and fall back to their step loop - which is what Keras on
+the torch backend runs on a CPU.
 """
 import numpy as np
 
