@@ -196,7 +196,7 @@ class GatesExplorer(Explorer):
 
         self.ax = fig.add_axes([0.19, 0.1, 0.47, 0.84])
         self.ax.set_yticks([])
-        self.ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+        self.ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         self.ax.set_xlabel("timestep", fontsize=8)
         self.ax.tick_params(labelsize=7)
         self.guides = self.ax.add_collection(LineCollection([], colors="#cccccc", lw=0.8))
@@ -205,7 +205,7 @@ class GatesExplorer(Explorer):
         self.ax_blocks = fig.add_axes([0.74, 0.1, 0.25, 0.72])
         # titles as figure texts: an axes title costs a layout pass on every draw
         self.title = fig.text(0.425, 0.975, "", ha="center", va="top", fontsize=9)
-        self.blocks_title = fig.text(0.865, 0.975, "", ha="center", va="top", fontsize=8)
+        self.blocks_title = fig.text(0.865, 0.94, "", ha="center", va="top", fontsize=8)
         self.ax_blocks.set_axis_off()
         self.block_image = self.ax_blocks.imshow(np.zeros((1, 1)), cmap=viz.DIVERGING,
                                                  aspect="auto", interpolation="nearest")
@@ -267,8 +267,7 @@ class GatesExplorer(Explorer):
         for label, first, last in self.block_rows:
             ax.text(-0.7, (first + last) / 2, label, ha="right", va="center", fontsize=6,
                     rotation=90 if last > first else 0)
-        self.blocks_title.set_text(f"weights by gate\ncolours to ±{vmax:.2g}"
-                                   + (" (the bias goes past)" if np.nanmax(np.abs(image)) > vmax else ""))
+        self.blocks_title.set_text(f"weights by gate, colours to ±{vmax:.2g}")   # a larger bias saturates
 
 
 def gates_explorer(cell="LSTM", units=3, timesteps=20, event_at=5):
