@@ -29,9 +29,10 @@ def leaf(a):
 
 
 def mse_loss(targets):
-    """Keras's loss of a (multi-output) model, "mse": each output's mean squared error, summed."""
+    """Keras's own "mse" of each output that has a target (masked where the output carries
+    Keras's mask, as compile's loss is), summed."""
     def loss(outputs):
-        return sum(((o - torch.as_tensor(y)) ** 2).mean()
+        return sum(keras.losses.MeanSquaredError()(torch.as_tensor(y), o)
                    for o, y in zip(as_list(outputs), as_list(targets)))
     return loss
 
@@ -56,7 +57,8 @@ def keras_gradients(k, x, loss, initial_state=None, mask=None):
     ``k`` is a Keras layer or model, ``x`` an array or a list of arrays, ``loss`` a function
     of Keras's outputs (``mse_loss(y)``, ``dot_loss(upstream)``); torch autograd does the rest.
     """
-    xs = [leaf(a) for a in as_list(x)]
+    xs = [torch.as_tensor(a) if np.asarray(a).dtype.kind in "iu" else leaf(a)  # ids get no gradient
+          for a in as_list(x)]
     states = None if initial_state is None else [leaf(s) for s in initial_state]
     kwargs = {}
     if states is not None:
@@ -66,9 +68,11 @@ def keras_gradients(k, x, loss, initial_state=None, mask=None):
     out = k(xs if isinstance(x, (list, tuple)) else xs[0], **kwargs)
     value = loss(out)
     weights = [w.value for w in k.weights]
-    wrt = weights + xs + (states or [])
-    grads = torch.autograd.grad(value, wrt, allow_unused=True)
-    grads = [np.zeros(tuple(v.shape), "float32") if g is None else to_numpy(g) for g, v in zip(grads, wrt)]
+    wrt = weights + [t for t in xs if t.requires_grad] + (states or [])
+    grads = iter(torch.autograd.grad(value, wrt, allow_unused=True))
+    grads = [None if not v.requires_grad else next(grads) for v in weights + xs + (states or [])]
+    grads = [np.zeros(tuple(v.shape), "float32") if g is None and v.requires_grad else
+             None if g is None else to_numpy(g) for g, v in zip(grads, weights + xs + (states or []))]
     n, m = len(weights), len(xs)
     return dict(loss=float(value.detach()), outputs=[to_numpy(o) for o in as_list(out)],
                 weights=grads[:n],
@@ -92,6 +96,8 @@ def assert_gradients_match(keras_grads, rl_grads, weight_names=None):
     kx, rx = as_list(keras_grads["inputs"]), as_list(rl_grads.inputs)
     assert len(rx) == len(kx), f"Keras has {len(kx)} input gradients, rnnlib {len(rx)}"
     for i, (a, b) in enumerate(zip(kx, rx)):
+        if a is None:                      # integer ids (an Embedding's input): no gradient
+            continue
         assert np.shape(b) == a.shape, f"dL/dx[{i}]: Keras {a.shape}, rnnlib {np.shape(b)}"
         assert_allclose(b, a, rtol=RTOL, atol=ATOL, err_msg=f"dL/dx[{i}]")
     ks, rs = keras_grads["initial_state"], rl_grads.initial_state
@@ -235,3 +241,20 @@ def weight_names(r):
     layers = getattr(r, "layers", None) or [r]
     return [f"{layer.name}.{n}" for layer in layers for n in getattr(layer, "weight_names", ())
             if layer.weights]
+
+
+def sample_inputs(model, rng, samples, vocab=8):
+    """Seeded inputs for each of ``model.inputs`` (a list only for several): ids in 1..vocab-1
+    for an integer input, normal floats otherwise; 0 (padding) in the last two steps of every
+    third sample and the first step of every fourth, so that a mask has something to do."""
+    xs = []
+    for t in model.inputs:
+        shape = (samples,) + tuple(t.shape[1:])
+        integer = np.dtype(t.dtype).kind in "iu"
+        a = rng.integers(1, vocab, size=shape).astype("int32") if integer else \
+            rng.normal(size=shape).astype("float32")
+        if a.ndim >= 2 and a.shape[1] > 2:
+            a[::3, -2:] = 0
+            a[1::4, 0] = 0
+        xs.append(a)
+    return xs if len(xs) > 1 else xs[0]

@@ -23,7 +23,7 @@ torch = pytest.importorskip("torch", reason="Keras runs on the torch backend her
 
 from keras_twins import (ATOL, N_STATES, RECURRENT, RTOL, as_list, assert_gradients_match,  # noqa: E402
                          dot_loss, keras_gradients, keras_h_gradients, mse_loss, random_like,
-                         recurrent, twin_layers, twin_models, weight_names)
+                         recurrent, sample_inputs, twin_layers, twin_models, weight_names)
 
 pytestmark = pytest.mark.keras
 
@@ -280,8 +280,42 @@ def sequential_stack(lib):
                            lib.layers.Dense(1)])
 
 
+def embedding_with_mask(lib):
+    """Ids with 0 as padding: the mask goes from Embedding through the LSTM to the output,
+    so the loss leaves the padded steps out (as compile's loss does in Keras)."""
+    x = lib.Input(shape=(TIMESTEPS,), dtype="int32")
+    seq = lib.layers.Embedding(8, FEATURES, mask_zero=True)(x)
+    return lib.Model(x, lib.layers.Dense(2)(lib.layers.LSTM(UNITS, return_sequences=True)(seq)))
+
+
+def masking_bidirectional(lib):
+    x = lib.Input(shape=(TIMESTEPS, FEATURES))
+    seq = lib.layers.Bidirectional(lib.layers.GRU(UNITS, return_sequences=True), merge_mode="concat")(
+        lib.layers.Masking(mask_value=0.0)(x))
+    return lib.Model(x, lib.layers.TimeDistributed(lib.layers.Dense(1))(seq))
+
+
+def masking_then_last_output(lib):
+    x = lib.Input(shape=(TIMESTEPS, FEATURES))
+    seq = lib.layers.SimpleRNN(UNITS, return_sequences=True, go_backwards=True)(lib.layers.Masking()(x))
+    return lib.Model(x, lib.layers.Dense(2)(lib.layers.LSTM(UNITS)(seq)))
+
+
+def repeat_vector(lib):
+    x = lib.Input(shape=(TIMESTEPS, FEATURES))
+    seq = lib.layers.RepeatVector(TIMESTEPS - 1)(lib.layers.GRU(UNITS)(x))
+    return lib.Model(x, lib.layers.TimeDistributed(lib.layers.Dense(2))(lib.layers.LSTM(UNITS, return_sequences=True)(seq)))
+
+
+def flatten_head(lib):
+    x = lib.Input(shape=(TIMESTEPS, FEATURES))
+    seq = lib.layers.GRU(UNITS, return_sequences=True, reset_after=False)(x)
+    return lib.Model(x, lib.layers.Dense(1, activation="sigmoid")(lib.layers.Flatten()(seq)))
+
+
 MODELS = [branches, tensor_used_twice, shared_layer, encoder_decoder, vector_to_every_step,
-          reshape_then_rnn, sequential_stack]
+          reshape_then_rnn, sequential_stack, embedding_with_mask, masking_bidirectional,
+          masking_then_last_output, repeat_vector, flatten_head]
 
 
 @pytest.mark.filterwarnings("ignore:.*adds inputs of different rank")
@@ -289,8 +323,7 @@ MODELS = [branches, tensor_used_twice, shared_layer, encoder_decoder, vector_to_
 def test_model_gradients_match_keras(make):
     k, r = twin_models(make, rl, seed=9)
     rng = np.random.default_rng(9)
-    x = [rng.normal(size=(BATCH,) + t.shape[1:]).astype("float32") for t in r.inputs]
-    x = x if len(x) > 1 else x[0]
+    x = sample_inputs(r, rng, BATCH + 1)
     y = random_like(rng, as_list(r(x))[0])
     grads = rl.gradients(r, x, y, loss="mse")
     assert_gradients_match(keras_gradients(k, x, mse_loss(y)), grads, weight_names(r))
@@ -331,3 +364,20 @@ def test_bidirectional_hidden_state_gradients_match_keras(kind, merge_mode, retu
     initial_state = halves(kind, states) if with_state else None
     y = random_like(rng, as_list(r(x, initial_state=initial_state))[0])
     assert_h_match(k, r, x, y, initial_state)
+
+
+ACTIVATION_PAIRS = [("tanh", "sigmoid"), ("relu", "hard_sigmoid"), ("sigmoid", "linear"), ("linear", "tanh")]
+
+
+@pytest.mark.parametrize("kind", list(RECURRENT))
+@pytest.mark.parametrize("activation,recurrent_activation", ACTIVATION_PAIRS,
+                         ids=[f"{a}-{b}" for a, b in ACTIVATION_PAIRS])
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
+def test_activations_and_bias_gradients_match_keras(kind, activation, recurrent_activation, use_bias):
+    """Other activations take the stepped (not the fused) path, and their own derivatives."""
+    flags = dict(activation=activation, use_bias=use_bias, return_sequences=True)
+    if kind != "simple_rnn":
+        flags["recurrent_activation"] = recurrent_activation
+    k, r = rnn_pair(kind, seed=12, **flags)
+    x, _, states, rng = data(12)
+    compare(k, r, x, rng, initial_state=states[:N_STATES[kind]])

@@ -20,7 +20,7 @@ keras = pytest.importorskip(
     "keras", reason="Keras 3 is the reference: install the 'reference' extra (make test does)")
 torch = pytest.importorskip("torch", reason="Keras runs on the torch backend here")
 
-from keras_twins import as_list, recurrent, twin_models  # noqa: E402
+from keras_twins import as_list, recurrent, sample_inputs, twin_models  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
@@ -127,9 +127,40 @@ def encoder_decoder(lib, head):
     return lib.Model([enc_in, dec_in], head(seq))
 
 
+def embedding_with_mask(lib, head):
+    """Ids with 0 as padding: Embedding's mask tells the LSTM which steps to skip."""
+    x = lib.Input(shape=(TIMESTEPS,), dtype="int32")
+    seq = lib.layers.Embedding(8, FEATURES, mask_zero=True)(x)
+    return lib.Model(x, head(lib.layers.LSTM(UNITS)(seq)))
+
+
+def masked_sequence_output(lib, head):
+    """The mask reaches the output, so the loss and the metrics leave the padded steps out."""
+    x = lib.Input(shape=(TIMESTEPS, FEATURES))
+    seq = lib.layers.GRU(UNITS, return_sequences=True)(lib.layers.Masking()(x))
+    return lib.Model(x, head(seq))
+
+
+def masked_bidirectional(lib, head):
+    x = lib.Input(shape=(TIMESTEPS, FEATURES))
+    seq = lib.layers.Bidirectional(lib.layers.LSTM(UNITS, return_sequences=True), merge_mode="sum")(
+        lib.layers.Masking(mask_value=0.0)(x))
+    return lib.Model(x, lib.layers.TimeDistributed(head)(seq))
+
+
+def repeat_vector(lib, head):
+    x = lib.Input(shape=(TIMESTEPS, FEATURES))
+    seq = lib.layers.RepeatVector(TIMESTEPS - 1)(lib.layers.SimpleRNN(UNITS)(x))
+    return lib.Model(x, lib.layers.TimeDistributed(head)(lib.layers.GRU(UNITS, return_sequences=True)(seq)))
+
+
+def flatten_head(lib, head):
+    x = lib.Input(shape=(TIMESTEPS, FEATURES))
+    return lib.Model(x, head(lib.layers.Flatten()(lib.layers.LSTM(UNITS, return_sequences=True)(x))))
+
+
 def inputs_for(model, rng, samples=SAMPLES):
-    x = [rng.normal(size=(samples,) + t.shape[1:]).astype("float32") for t in model.inputs]
-    return x if len(x) > 1 else x[0]
+    return sample_inputs(model, rng, samples)
 
 
 # --- fit both, compare everything ---------------------------------------------------------------
@@ -209,7 +240,8 @@ MODELS = [single("simple_rnn"), single("gru"), single("gru_reset_before"), singl
           single("lstm", return_sequences=True, go_backwards=True),
           stacked, bidirectional("gru", "concat"), bidirectional("lstm", "sum"),
           bidirectional("simple_rnn", "mul", return_sequences=True), bidirectional("gru_reset_before", "ave"),
-          branches_add, branches_concatenate, encoder_decoder]
+          branches_add, branches_concatenate, encoder_decoder, embedding_with_mask,
+          masked_sequence_output, masked_bidirectional, repeat_vector, flatten_head]
 ROUNDS = 2                    # every model meets ROUNDS losses: the i-th, and the (i + 3)-th
 TURNS = ["adam", "rmsprop", "sgd_momentum", "rmsprop_momentum", "sgd_nesterov"]
 CASES = [(make, list(LOSSES)[(i + 3 * n) % len(LOSSES)], TURNS[(i + n * len(MODELS)) % len(TURNS)])
@@ -271,3 +303,30 @@ def test_stateful_fit_matches_keras():
         seq = lib.layers.SimpleRNN(UNITS, stateful=True, return_sequences=True)(x)
         return lib.Model(x, head(lib.layers.SimpleRNN(UNITS, stateful=True, go_backwards=True)(seq)))
     fit_both(make, "mse", "adam", seed=7, epochs=2, batch_size=4, samples=12)
+
+
+@pytest.mark.parametrize("restore_best_weights", [False, True], ids=["last_weights", "best_weights"])
+def test_early_stopping_matches_keras(restore_best_weights):
+    """EarlyStopping stops at the same epoch, and restores the same weights, as Keras."""
+    units, activation, loss, metrics = LOSSES["mse"]
+    k, r = twin_models(lambda lib: single("gru")(lib, lib.layers.Dense(units)), rl, seed=8)
+    rng = np.random.default_rng(8)
+    x, y = inputs_for(r, rng), rng.normal(size=(SAMPLES, units)).astype("float32")
+    hist = {}
+    for lib, model in ((keras, k), (rl, r)):
+        model.compile(optimizer=optimizer(lib, "sgd_momentum"), loss=loss, metrics=metrics)
+        stop = lib.callbacks.EarlyStopping(monitor="val_loss", patience=1,
+                                           restore_best_weights=restore_best_weights)
+        hist[lib] = model.fit(x, y, batch_size=BATCH, epochs=12, shuffle=False, verbose=0,
+                              validation_split=0.3, callbacks=[stop]).history
+    assert len(hist[keras]["loss"]) < 12, "Keras did not stop early: the test would not see a difference"
+    assert sorted(hist[rl]) == sorted(hist[keras])
+    for key in hist[keras]:
+        assert_close(hist[rl][key], hist[keras][key], f"history['{key}']")
+    for i, (a, b) in enumerate(zip(k.get_weights(), r.get_weights())):
+        assert_close(b, a, f"weight {i} after early stopping")
+
+
+def test_initial_epoch_matches_keras():
+    """fit(epochs=3, initial_epoch=1) runs epochs 1 and 2: two entries in the history."""
+    fit_both(single("lstm", go_backwards=True), "binary_logits", "adam", seed=9, epochs=3, initial_epoch=1)
