@@ -170,9 +170,10 @@ def assert_close(actual, desired, what):
 
 
 def fit_both(make, loss_id, opt, clip=None, seed=0, epochs=2, batch_size=BATCH, samples=SAMPLES,
-             **fit_kwargs):
+             by_name=False, callbacks=None, **fit_kwargs):
     """Build, compile and fit both twins; compare weights, history, evaluate, predict.
-    Returns (keras model, rnnlib model, x, y) for further checks."""
+    ``opt`` names an entry of OPTIMIZERS, or with ``by_name`` is passed to compile as it is;
+    ``callbacks(lib)`` makes fit's callbacks.  Returns (rnnlib model, x, y, Keras's history)."""
     units, activation, loss, metrics = LOSSES[loss_id]
     k, r = twin_models(lambda lib: make(lib, lib.layers.Dense(units, activation=activation)), rl, seed)
     rng = np.random.default_rng(seed)
@@ -182,9 +183,10 @@ def fit_both(make, loss_id, opt, clip=None, seed=0, epochs=2, batch_size=BATCH, 
         fit_kwargs["validation_data"] = (inputs_for(r, rng, 6), targets(rng, loss_id, (6,) + r.output_shape[1:]))
     histories = {}
     for lib, model in ((keras, k), (rl, r)):
-        model.compile(optimizer=optimizer(lib, opt, **(clip or {})), loss=loss_of(lib, loss), metrics=metrics)
+        model.compile(optimizer=opt if by_name else optimizer(lib, opt, **(clip or {})),
+                      loss=loss_of(lib, loss), metrics=metrics)
         histories[lib] = model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0,
-                                   **fit_kwargs).history
+                                   callbacks=callbacks(lib) if callbacks else None, **fit_kwargs).history
     kh, rh = histories[keras], histories[rl]
     assert sorted(rh) == sorted(kh), f"history keys: Keras {sorted(kh)}, rnnlib {sorted(rh)}"
     for key in kh:
@@ -196,7 +198,7 @@ def fit_both(make, loss_id, opt, clip=None, seed=0, epochs=2, batch_size=BATCH, 
     for a, b in zip(as_list(k.predict(x, batch_size=batch_size, verbose=0)),
                     as_list(r.predict(x, batch_size=batch_size))):
         assert_close(b, a, "predict")
-    return k, r, x, y
+    return r, x, y, kh
 
 
 # 1. every optimizer with every clipping option, on one small regression model
@@ -204,7 +206,7 @@ def fit_both(make, loss_id, opt, clip=None, seed=0, epochs=2, batch_size=BATCH, 
 @pytest.mark.parametrize("clip", list(CLIPS))
 @pytest.mark.parametrize("opt", list(OPTIMIZERS))
 def test_optimizers_and_clipping_match_keras(opt, clip):
-    _, r, x, y = fit_both(single("gru"), "mse", opt, CLIPS[clip], seed=1)
+    r, x, y, _ = fit_both(single("gru"), "mse", opt, CLIPS[clip], seed=1)
     if clip != "no_clip":                    # the threshold is small enough to bite
         g = rl.gradients(r, x[:BATCH], y[:BATCH], loss="mse").weights
         norms = [np.sqrt(np.sum(w * w)) for w in g]
@@ -217,18 +219,7 @@ def test_optimizers_and_clipping_match_keras(opt, clip):
 @pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop"])
 def test_optimizer_names_match_keras(name):
     """compile(optimizer="adam") means Keras's defaults (learning rates 0.01, 0.001, 0.001)."""
-    units, activation, loss, metrics = LOSSES["mse"]
-    k, r = twin_models(lambda lib: single("lstm")(lib, lib.layers.Dense(units)), rl, seed=2)
-    rng = np.random.default_rng(2)
-    x, y = inputs_for(r, rng), rng.normal(size=(SAMPLES, units)).astype("float32")
-    hist = {}
-    for model in (k, r):
-        model.compile(optimizer=name, loss=loss, metrics=metrics)
-        hist[model] = model.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0).history
-    for key in hist[k]:
-        assert_close(hist[r][key], hist[k][key], f"history['{key}']")
-    for i, (a, b) in enumerate(zip(k.get_weights(), r.get_weights())):
-        assert_close(b, a, f"weight {i} after fit")
+    fit_both(single("lstm"), "mse", name, by_name=True, seed=2)
 
 
 # 2. every cell, flag and model shape with every loss (each model gets the next loss and
@@ -308,23 +299,11 @@ def test_stateful_fit_matches_keras():
 @pytest.mark.parametrize("restore_best_weights", [False, True], ids=["last_weights", "best_weights"])
 def test_early_stopping_matches_keras(restore_best_weights):
     """EarlyStopping stops at the same epoch, and restores the same weights, as Keras."""
-    units, activation, loss, metrics = LOSSES["mse"]
-    k, r = twin_models(lambda lib: single("gru")(lib, lib.layers.Dense(units)), rl, seed=8)
-    rng = np.random.default_rng(8)
-    x, y = inputs_for(r, rng), rng.normal(size=(SAMPLES, units)).astype("float32")
-    hist = {}
-    for lib, model in ((keras, k), (rl, r)):
-        model.compile(optimizer=optimizer(lib, "sgd_momentum"), loss=loss, metrics=metrics)
-        stop = lib.callbacks.EarlyStopping(monitor="val_loss", patience=1,
-                                           restore_best_weights=restore_best_weights)
-        hist[lib] = model.fit(x, y, batch_size=BATCH, epochs=12, shuffle=False, verbose=0,
-                              validation_split=0.3, callbacks=[stop]).history
-    assert len(hist[keras]["loss"]) < 12, "Keras did not stop early: the test would not see a difference"
-    assert sorted(hist[rl]) == sorted(hist[keras])
-    for key in hist[keras]:
-        assert_close(hist[rl][key], hist[keras][key], f"history['{key}']")
-    for i, (a, b) in enumerate(zip(k.get_weights(), r.get_weights())):
-        assert_close(b, a, f"weight {i} after early stopping")
+    *_, history = fit_both(
+        single("gru"), "mse", "sgd_momentum", seed=8, epochs=12, validation_split=0.3,
+        callbacks=lambda lib: [lib.callbacks.EarlyStopping(monitor="val_loss", patience=1,
+                                                           restore_best_weights=restore_best_weights)])
+    assert len(history["loss"]) < 12, "Keras did not stop early: the test would not see a difference"
 
 
 def test_initial_epoch_matches_keras():
