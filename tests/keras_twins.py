@@ -28,12 +28,13 @@ def leaf(a):
     return torch.tensor(np.asarray(a, "float32"), requires_grad=True)
 
 
-def mse_loss(targets):
-    """Keras's own "mse" of each output that has a target (masked where the output carries
-    Keras's mask, as compile's loss is), summed."""
+def mse_loss(targets, keras_loss=None):
+    """Keras's own loss ("mse" unless ``keras_loss`` is given) of each output that has a target
+    (masked where the output carries Keras's mask, as compile's loss is), summed."""
+    keras_loss = keras_loss or keras.losses.MeanSquaredError()
+
     def loss(outputs):
-        return sum(keras.losses.MeanSquaredError()(torch.as_tensor(y), o)
-                   for o, y in zip(as_list(outputs), as_list(targets)))
+        return sum(keras_loss(torch.as_tensor(y), o) for o, y in zip(as_list(outputs), as_list(targets)))
     return loss
 
 

@@ -381,3 +381,42 @@ def test_activations_and_bias_gradients_match_keras(kind, activation, recurrent_
     k, r = rnn_pair(kind, seed=12, **flags)
     x, _, states, rng = data(12)
     compare(k, r, x, rng, initial_state=states[:N_STATES[kind]])
+
+
+# --- every loss of compile, as rl.gradients(..., loss=) takes it -----------------------------
+
+LOSS_HEADS = {   # id -> (head units, head activation, loss class, arguments, targets)
+    "mse": (2, None, "MeanSquaredError", {}, lambda rng, s: rng.normal(size=s)),
+    "mae": (2, "tanh", "MeanAbsoluteError", {}, lambda rng, s: rng.normal(size=s)),
+    "binary": (1, "sigmoid", "BinaryCrossentropy", {}, lambda rng, s: rng.random(s) > 0.5),
+    "binary_logits": (1, None, "BinaryCrossentropy", {"from_logits": True}, lambda rng, s: rng.random(s) > 0.5),
+    "categorical": (3, "softmax", "CategoricalCrossentropy", {},
+                    lambda rng, s: np.eye(s[-1])[rng.integers(s[-1], size=s[:-1])]),
+    "categorical_logits": (3, None, "CategoricalCrossentropy", {"from_logits": True},
+                           lambda rng, s: np.eye(s[-1])[rng.integers(s[-1], size=s[:-1])]),
+    "sparse": (3, "softmax", "SparseCategoricalCrossentropy", {},
+               lambda rng, s: rng.integers(s[-1], size=s[:-1]).astype("int32")),
+    "sparse_logits": (3, None, "SparseCategoricalCrossentropy", {"from_logits": True},
+                      lambda rng, s: rng.integers(s[-1], size=s[:-1]).astype("int32")),
+}
+
+
+@pytest.mark.parametrize("sequences", [False, True], ids=["last", "seq"])
+@pytest.mark.parametrize("loss_id", list(LOSS_HEADS))
+def test_loss_gradients_match_keras(loss_id, sequences):
+    """The loss objects' value and gradient, through a recurrent model (3-D heads too)."""
+    units, activation, cls, kwargs, make_targets = LOSS_HEADS[loss_id]
+
+    def make(lib):
+        x = lib.Input(shape=(TIMESTEPS, FEATURES))
+        seq = lib.layers.GRU(UNITS, return_sequences=sequences)(x)
+        return lib.Model(x, lib.layers.Dense(units, activation=activation)(seq))
+
+    k, r = twin_models(make, rl, seed=13)
+    rng = np.random.default_rng(13)
+    x = sample_inputs(r, rng, BATCH + 2)
+    y = make_targets(rng, (BATCH + 2,) + r.output_shape[1:])
+    y = y.astype("float32") if y.dtype.kind in "bf" else y
+    grads = rl.gradients(r, x, y, loss=getattr(rl.losses, cls)(**kwargs))
+    expected = keras_gradients(k, x, mse_loss(y, getattr(keras.losses, cls)(**kwargs)))
+    assert_gradients_match(expected, grads, weight_names(r))

@@ -44,6 +44,7 @@ CLIPS = {"no_clip": {}, "clipnorm": {"clipnorm": 0.05}, "clipvalue": {"clipvalue
 LOSSES = {
     "mse": (2, None, "mse", ["mae"]),
     "mae": (2, "tanh", ("MeanAbsoluteError", {}), ["mse"]),
+    "mse_one_unit": (1, None, "mean_squared_error", ["mae", "mse"]),
     "binary": (1, "sigmoid", "binary_crossentropy", ["accuracy"]),
     "binary_logits": (1, None, ("BinaryCrossentropy", dict(from_logits=True)), ["accuracy"]),
     "categorical": (3, "softmax", "categorical_crossentropy", ["accuracy"]),
@@ -170,15 +171,17 @@ def assert_close(actual, desired, what):
 
 
 def fit_both(make, loss_id, opt, clip=None, seed=0, epochs=2, batch_size=BATCH, samples=SAMPLES,
-             by_name=False, callbacks=None, **fit_kwargs):
+             by_name=False, callbacks=None, reshape_targets=None, **fit_kwargs):
     """Build, compile and fit both twins; compare weights, history, evaluate, predict.
     ``opt`` names an entry of OPTIMIZERS, or with ``by_name`` is passed to compile as it is;
-    ``callbacks(lib)`` makes fit's callbacks.  Returns (rnnlib model, x, y, Keras's history)."""
+    ``callbacks(lib)`` makes fit's callbacks; ``reshape_targets(y)`` changes the targets' shape or
+    dtype.  Returns (rnnlib model, x, y, Keras's history)."""
     units, activation, loss, metrics = LOSSES[loss_id]
     k, r = twin_models(lambda lib: make(lib, lib.layers.Dense(units, activation=activation)), rl, seed)
     rng = np.random.default_rng(seed)
     x = inputs_for(r, rng, samples)
     y = targets(rng, loss_id, (samples,) + r.output_shape[1:])
+    y = reshape_targets(y) if reshape_targets else y
     if "validation_data" in fit_kwargs:
         fit_kwargs["validation_data"] = (inputs_for(r, rng, 6), targets(rng, loss_id, (6,) + r.output_shape[1:]))
     histories = {}
@@ -309,3 +312,20 @@ def test_early_stopping_matches_keras(restore_best_weights):
 def test_initial_epoch_matches_keras():
     """fit(epochs=3, initial_epoch=1) runs epochs 1 and 2: two entries in the history."""
     fit_both(single("lstm", go_backwards=True), "binary_logits", "adam", seed=9, epochs=3, initial_epoch=1)
+
+
+TARGET_FORMS = {                     # loss id, what a learner passes instead of the output's shape
+    "mse_flat": ("mse_one_unit", lambda y: y[:, 0]),                    # (samples,) for Dense(1)
+    "binary_flat_ints": ("binary", lambda y: y[:, 0].astype("int32")),  # 0/1 ids, (samples,)
+    "binary_logits_float64": ("binary_logits", lambda y: y.astype("float64")),
+    "sparse_column": ("sparse", lambda y: y[:, None]),                  # (samples, 1) ids
+    "categorical_float64": ("categorical", lambda y: y.astype("float64")),
+}
+
+
+@pytest.mark.parametrize("form", list(TARGET_FORMS))
+def test_target_shapes_and_dtypes_match_keras(form):
+    """Targets of another rank or dtype, as learners pass them: Keras squeezes or expands them
+    to the output's rank (no (samples, samples) broadcast) and casts them."""
+    loss_id, reshape = TARGET_FORMS[form]
+    fit_both(single("gru"), loss_id, "rmsprop", seed=10, reshape_targets=reshape)
