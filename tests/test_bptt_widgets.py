@@ -156,3 +156,76 @@ def test_lesson_runs_top_to_bottom(tmp_path):
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
+
+
+# --- what lesson 9 says of Keras 3 ------------------------------------------------------------
+
+KERAS_CHECK = """
+import json, numpy as np, keras, torch
+x = np.array([[[1.0], [0.5], [-1.0]]], dtype="float32")
+y = np.array([[0.2]], dtype="float32")
+layer = keras.layers.SimpleRNN(1)
+layer(x)
+layer.set_weights([np.array([[0.5]], "float32"), np.array([[0.8]], "float32"),
+                   np.array([0.1], "float32")])
+loss = keras.losses.MeanSquaredError()(torch.tensor(y), layer(torch.tensor(x)))
+loss.backward()
+report = {"loss": float(loss), "grads": [float(w.value.grad) for w in layer.weights]}
+grads = [np.array([1.6, 1.2], "float32"), np.array([-0.6, 0.8], "float32")]
+for option in ("clipvalue", "clipnorm", "global_clipnorm"):
+    weights = [keras.Variable(np.zeros(2, "float32")) for _ in grads]
+    keras.optimizers.SGD(learning_rate=1.0, **{option: 1.0}).apply_gradients(
+        zip([torch.tensor(g) for g in grads], weights))
+    report[option] = [(-w.numpy()).tolist() for w in weights]
+reach = {}
+rng = np.random.default_rng(0)
+xs = torch.tensor(rng.normal(size=(8, 30, 1)).astype("float32"))
+target = torch.tensor(rng.normal(size=(8, 16)).astype("float32"))
+keras.utils.set_random_seed(0)
+for kind in ("SimpleRNN", "GRU", "LSTM"):      # dL/dh_t by unrolling Keras's own cell
+    layer = getattr(keras.layers, kind)(16)
+    layer(xs[:, :2])
+    states, hs = [torch.zeros(8, 16) for _ in range(2 if kind == "LSTM" else 1)], []
+    for t in range(30):
+        h, states = layer.cell(xs[:, t], states)
+        states = list(states)
+        h.retain_grad()
+        hs.append(h)
+    ((h - target) ** 2).mean().backward()
+    reach[kind] = float(hs[0].grad.norm() / hs[-1].grad.norm())
+report["reach"] = reach
+print(json.dumps(report))
+"""
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_lesson_numbers_hold_in_keras():
+    """The hand-worked gradients, the three clippings and the initialisation trap, in Keras 3."""
+    import json
+    import os
+    import subprocess
+    import sys
+    pytest.importorskip("keras", reason="Keras 3 is the reference: install the 'reference' extra")
+    pytest.importorskip("torch", reason="Keras runs on the torch backend here")
+    run = subprocess.run([sys.executable, "-c", KERAS_CHECK], capture_output=True, text=True,
+                         env=dict(os.environ, KERAS_BACKEND="torch"), timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    keras_says = json.loads(run.stdout.strip().splitlines()[-1])
+    w, u, b, xs, target = 0.5, 0.8, 0.1, [1.0, 0.5, -1.0], 0.2      # the lesson's numbers
+    h = [0.0]
+    for x_t in xs:
+        h.append(np.tanh(w * x_t + u * h[-1] + b))
+    d_h = {3: 2 * (h[3] - target)}
+    for t in (3, 2):
+        d_h[t - 1] = d_h[t] * (1 - h[t] ** 2) * u
+    d_z = {t: d_h[t] * (1 - h[t] ** 2) for t in (1, 2, 3)}
+    by_hand = [sum(d_z[t] * xs[t - 1] for t in d_z), sum(d_z[t] * h[t - 1] for t in d_z),
+               sum(d_z.values())]
+    assert_allclose(keras_says["loss"], (h[3] - target) ** 2, rtol=1e-5)
+    assert_allclose(keras_says["grads"], by_hand, rtol=1e-4)
+    grads = [2.0 * d for d in bw.DIRECTIONS.values()]       # the lesson's (1.6, 1.2), (-0.6, 0.8)
+    for option in bw.OPTIONS:
+        assert_allclose(keras_says[option], by_formula(option, 1.0, grads), rtol=1e-6)
+    reach = keras_says["reach"]
+    assert reach["GRU"] < reach["LSTM"] < reach["SimpleRNN"], reach
