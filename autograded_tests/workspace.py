@@ -152,9 +152,10 @@ class Workspace:
         self.changes["kept"].append(rel)
         side = str(Path(rel).with_name(f"{Path(rel).stem}.updated{Path(rel).suffix}"))
         side_path = self.root / side
-        if side_path.exists() and fingerprint(side, side_path.read_bytes()) == new:
+        side_have = fingerprint(side, side_path.read_bytes()) if side_path.exists() else None
+        if side_have == new:
             return "kept"                                # told before, nothing new
-        if side_path.exists() and fingerprint(side, side_path.read_bytes()) != self.files.get(side):
+        if side_have not in (None, self.files.get(side)):
             self.log(f"  kept {rel} and {side}: you edited both; to get the course's newer "
                      f"version, rename {side} and run `make course` again")
             return "kept"
