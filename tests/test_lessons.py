@@ -191,6 +191,12 @@ PRINTED = {
            "the larger b_f, the more of c is kept: True",
            "reset_after=True: bias (2, 9), 54 parameters = 3*3*(1 + 3 + 2) = 54; by hand == layer: True",
            "reset_after=False: bias (9,), 45 parameters = 3*3*(1 + 3 + 1) = 45; by hand == layer: True"],
+    "09": ["h_1, h_2, h_3 = [0.537  0.6525 0.1214]", "same as by hand: True",
+           "dL/du by finite differences -0.139277, by the chain rule -0.139277",
+           "GRU and LSTM fall off faster than SimpleRNN: True",
+           "LSTM after 0 epochs: ||dL/dh_1|| / ||dL/dh_50|| = 7.5e-06",
+           "clipnorm=1.0: kernel [0.8 0.6], bias [-0.6  0.8], norms 1.00 and 1.00",
+           "global_clipnorm=1.0: kernel [0.72 0.54], bias [-0.27  0.36], norms 0.89 and 0.45"],
 }
 
 
@@ -261,13 +267,17 @@ RNNLIB_ONLY = {                  # (lesson 1's "ndarray": the runner hands Keras
     "04": ["create 'simple_rnn' with return_sequences=True"],   # Keras's message stops earlier
     "05": ["takes 2 initial states"],                     # Keras: an IndexError
     "07": ["concatenate_1 (Concatenate)"],                # Keras wraps its table at 76 columns
+    "09": ["same as by hand: True",                       # rl.gradients, rl.numerical_gradient ...
+           "dL/du by finite differences -0.139277, by the chain rule -0.139277",
+           "GRU and LSTM fall off faster than SimpleRNN: True",
+           "LSTM after 0 epochs: ||dL/dh_1|| / ||dL/dh_50|| = 7.5e-06",
+           "global_clipnorm=1.0: kernel [0.72 0.54], bias [-0.27  0.36], norms 0.89 and 0.45"],
 }
 KERAS_RAISES = {
     "05": ["!! IndexError"],
-    # lesson 9: rl.gradients and rl.numerical_gradient are rnnlib's, beyond Keras (4 cells); the
-    # last, optimizer.apply_gradients on NumPy arrays, is a departure still open (Keras wants
-    # keras.Variable weights; told to lesson 9's author)
-    "09": ["!! AttributeError"] * 5,
+    # lesson 9: rl.gradients and rl.numerical_gradient are rnnlib's, beyond Keras (4 cells);
+    # Keras on torch's global_clipnorm refuses NumPy gradients (the lesson says so)
+    "09": ["!! AttributeError"] * 4 + ["!! TypeError"],
 }
 
 
