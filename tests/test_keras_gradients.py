@@ -420,3 +420,77 @@ def test_loss_gradients_match_keras(loss_id, sequences):
     grads = rl.gradients(r, x, y, loss=getattr(rl.losses, cls)(**kwargs))
     expected = keras_gradients(k, x, mse_loss(y, getattr(keras.losses, cls)(**kwargs)))
     assert_gradients_match(expected, grads, weight_names(r))
+
+
+# --- a learner's own cell: the cell protocol's backward, in RNN's generic loop ---------------
+
+class PeepholeCell:
+    """A learner's cell in NumPy: h = tanh(x W + h_tm1 U) * sigmoid(h_tm1 V), with its backward."""
+
+    weight_names = ("kernel", "recurrent_kernel", "peephole")
+
+    def __init__(self, units):
+        self.state_size = self.output_size = units
+        self.built = False
+
+    def build(self, input_shape):
+        rng = np.random.default_rng(0)
+        self.kernel = rng.normal(size=(input_shape[-1], self.state_size)).astype("float32")
+        self.recurrent_kernel = rng.normal(size=(self.state_size, self.state_size)).astype("float32")
+        self.peephole = rng.normal(size=(self.state_size, self.state_size)).astype("float32")
+        self.built = True
+
+    @property
+    def weights(self):
+        return [self.kernel, self.recurrent_kernel, self.peephole]
+
+    def call(self, x_t, states):
+        h_tm1 = states[0]
+        c = np.tanh(x_t @ self.kernel + h_tm1 @ self.recurrent_kernel)     # (batch, units)
+        g = 1 / (1 + np.exp(-(h_tm1 @ self.peephole)))                      # (batch, units)
+        return c * g, [c * g]
+
+    def backward(self, x_t, states, d_output, d_new_states):
+        h_tm1 = states[0]
+        c = np.tanh(x_t @ self.kernel + h_tm1 @ self.recurrent_kernel)
+        g = 1 / (1 + np.exp(-(h_tm1 @ self.peephole)))
+        d_h = d_output + d_new_states[0]                                    # (batch, units)
+        d_zc, d_zg = d_h * g * (1 - c * c), d_h * c * g * (1 - g)
+        d_h_tm1 = d_zc @ self.recurrent_kernel.T + d_zg @ self.peephole.T
+        return d_zc @ self.kernel.T, [d_h_tm1], [x_t.T @ d_zc, h_tm1.T @ d_zc, h_tm1.T @ d_zg]
+
+
+class KerasPeepholeCell(keras.layers.Layer):
+    """The same cell as a Keras 3 cell, its weights in the same order."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.state_size = self.output_size = units
+
+    def build(self, input_shape):
+        units = self.state_size
+        self.kernel = self.add_weight(shape=(input_shape[-1], units), name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(units, units), name="recurrent_kernel")
+        self.peephole = self.add_weight(shape=(units, units), name="peephole")
+
+    def call(self, x_t, states):
+        h_tm1 = states[0]
+        c = keras.ops.tanh(keras.ops.matmul(x_t, self.kernel) + keras.ops.matmul(h_tm1, self.recurrent_kernel))
+        h = c * keras.ops.sigmoid(keras.ops.matmul(h_tm1, self.peephole))
+        return h, [h]
+
+
+OWN_FLAGS = list(itertools.product([False, True], repeat=4))
+
+
+@pytest.mark.parametrize("return_sequences,go_backwards,with_state,with_mask", OWN_FLAGS,
+                         ids=[flag_id(["seq", "back", "h0", "mask"], f) for f in OWN_FLAGS])
+def test_own_cell_gradients_match_keras(return_sequences, go_backwards, with_state, with_mask):
+    """rl.layers.RNN(learner's cell) learns as keras.layers.RNN(the same cell) does."""
+    cells = {keras: KerasPeepholeCell, rl: PeepholeCell}
+    k, r = twin_layers(lambda lib: lib.layers.RNN(cells[lib](UNITS), return_sequences=return_sequences,
+                                                  return_state=True, go_backwards=go_backwards),
+                       rl, (BATCH, TIMESTEPS, FEATURES), seed=14)
+    x, mask, states, rng = data(14)
+    compare(k, r, x, rng, initial_state=states[:1] if with_state else None,
+            mask=mask if with_mask else None)
