@@ -23,6 +23,9 @@ implementation of the same maths goes below, and "GEMMs/torch" says how close to
 torch's whole run that floor already is.
 
     python benchmarks/forward.py [--rounds 3] [--repeats 5] [--settle 0.25] [--quick]
+
+On a busy machine, OPENBLAS_NUM_THREADS=1 runs every library on one thread (torch follows it):
+two BLAS threads fighting other programs for two cores wait on each other and time nothing.
 """
 import argparse
 import os
@@ -91,7 +94,7 @@ def gemms_only(batch, timesteps, features, width, units, dtype="float32"):
 
 def setup(doc):
     """The benchmarks' shared start: their arguments, then torch on as many threads as NumPy's
-    BLAS (every core), and a line of versions.  -> (args, torch, keras)"""
+    BLAS (every core, or OPENBLAS_NUM_THREADS), and a line of versions.  -> (args, torch, keras)"""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per block")
@@ -104,10 +107,11 @@ def setup(doc):
     import torch
 
     warnings.filterwarnings("ignore", message="TF32 acceleration")
-    threads = os.cpu_count()
+    threads = int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count()))
     torch.set_num_threads(threads)
-    print(f"numpy {np.__version__} (BLAS threads: all {threads} cores), torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads), keras {keras.__version__} ({keras.backend.backend()})")
+    print(f"numpy {np.__version__} (BLAS threads: {threads} of {os.cpu_count()} cores), "
+          f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+          f"keras {keras.__version__} ({keras.backend.backend()})")
     return args, torch, keras
 
 

@@ -22,6 +22,8 @@ Then one epoch of ``fit`` on a teaching-size data set (1,000 sequences of 20 tim
 32 units, batch_size 32) in each library.
 
     python benchmarks/train.py [--rounds 3] [--repeats 5] [--settle 0.25] [--quick]
+
+On a busy machine, OPENBLAS_NUM_THREADS=1 runs every library on one thread (see forward.py).
 """
 import os
 import statistics

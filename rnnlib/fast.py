@@ -224,24 +224,47 @@ class Tape:
         return f"<Tape {self.kind}: {self.nbytes() / 2**20:.1f} MiB{', used' if self.used else ''}>"
 
 
-def _project_all(xs, kernel, bias, extra_rows=0):
+_LAST_TAPE = weakref.WeakKeyDictionary()      # cell -> the last Tape its training forward made
+
+
+def _allocator(cell):
+    """``new(name, shape, dtype)``: np.empty for the arrays of a new tape, or the same array of
+    the cell's last tape once that tape's backward pass is done (it is dead then: nothing
+    returned shares its memory).  Fresh memory costs page faults, about 10 ms per 100 MB here."""
+    last = _LAST_TAPE.get(cell)
+    spare = last.arrays if last is not None and last.used else {}
+
+    def new(name, shape, dtype):
+        a = spare.get(name)
+        if not isinstance(a, np.ndarray) or a.shape != tuple(shape) or a.dtype != dtype:
+            a = np.empty(shape, dtype)
+        return a
+    return new
+
+
+def _tape(cell, kind, **arrays):
+    tape = _LAST_TAPE[cell] = Tape(kind, **arrays)
+    return tape
+
+
+def _project_all(new, xs, kernel, bias, extra_rows=0):
     """x1 (T*B, F+1): the inputs and a constant 1; A (rows + extra_rows, T, B) with the input
     part of every timestep in its first rows: (kernel^T | bias) x1^T, one np.matmul."""
     timesteps, batch, features = xs.shape
-    x1 = np.empty((timesteps * batch, features + 1), kernel.dtype)
+    x1 = new("x1", (timesteps * batch, features + 1), kernel.dtype)
     x1.reshape(timesteps, batch, features + 1)[..., :features] = xs
     x1[:, features] = 1.0
     rows = kernel.shape[1]
-    A = np.empty((rows + extra_rows, timesteps, batch), kernel.dtype)
+    A = new("A", (rows + extra_rows, timesteps, batch), kernel.dtype)
     w = np.ascontiguousarray(np.vstack([kernel, bias]).T)          # (rows, F + 1)
     np.matmul(w, x1.T, out=A[:rows].reshape(rows, timesteps * batch))
     return x1, A
 
 
-def _state_columns(state, timesteps, dtype):
+def _state_columns(new, name, state, timesteps, dtype):
     """(units, timesteps + 1, batch), the state given in column 0."""
     batch, units = state.shape
-    S = np.empty((units, timesteps + 1, batch), dtype)
+    S = new(name, (units, timesteps + 1, batch), dtype)
     S[:, 0] = state.T
     return S
 
@@ -329,17 +352,18 @@ def unroll_backward(cell, cache, d_outputs, d_last_states, d_inputs=True):
 def simple_train(cell, xs, states):
     u, dtype = cell.units, cell.kernel.dtype
     bias = cell.bias if cell.use_bias else np.zeros(u, dtype)
-    x1, A = _project_all(xs, cell.kernel, bias)            # A (units, T, B): x W + b
+    new = _allocator(cell)
+    x1, A = _project_all(new, xs, cell.kernel, bias)       # A (units, T, B): x W + b
     w_rec = np.ascontiguousarray(cell.recurrent_kernel.T)  # (units, units)
     timesteps, batch, _ = xs.shape
-    H = _state_columns(states[0], timesteps, dtype)
+    H = _state_columns(new, "H", states[0], timesteps, dtype)
     for t in range(timesteps):
         h = H[:, t + 1]
         np.matmul(w_rec, H[:, t], out=h)
         h += A[:, t]
         np.tanh(h, out=h)                                  # h = tanh(x W + h_tm1 U + b)
     outputs = _batch_first(H[:, 1:])
-    return outputs, [outputs[-1].copy()], Tape("simple", x1=x1, A=A, H=H)
+    return outputs, [outputs[-1].copy()], _tape(cell, "simple", x1=x1, A=A, H=H)
 
 
 def simple_backward(cell, arrays, d_outputs, d_last):
@@ -369,11 +393,13 @@ def gru_train(cell, xs, states):
     halve = halves(u, 3, (1, 2), dtype)                    # z r halved
     b_in, b_rec = cell.bias if cell.use_bias else np.zeros((2, 3 * u), dtype)
     b_fold = b_in + np.r_[b_rec[:2 * u], np.zeros(u, dtype)]      # z, r: both biases
-    x1, A = _project_all(xs, cell.kernel[:, order] * halve, b_fold[order] * halve, extra_rows=u)
+    new = _allocator(cell)
+    x1, A = _project_all(new, xs, cell.kernel[:, order] * halve, b_fold[order] * halve,
+                         extra_rows=u)
     w_rec = np.ascontiguousarray((cell.recurrent_kernel * halves(u, 3, (0, 1), dtype)).T)
     b_hh = b_rec[2 * u:, None]
     timesteps, batch, _ = xs.shape
-    H = _state_columns(states[0], timesteps, dtype)
+    H = _state_columns(new, "H", states[0], timesteps, dtype)
     rec = np.empty((3 * u, batch), dtype)                  # h_tm1 U, z|r|h
     for t in range(timesteps):
         a = A[:, t]
@@ -391,7 +417,7 @@ def gru_train(cell, xs, states):
         h *= z
         h += hh                                            # h = h~ + z * (h_tm1 - h~)
     outputs = _batch_first(H[:, 1:])
-    return outputs, [outputs[-1].copy()], Tape("gru", x1=x1, A=A, H=H, order=order)
+    return outputs, [outputs[-1].copy()], _tape(cell, "gru", x1=x1, A=A, H=H, order=order)
 
 
 def gru_backward(cell, arrays, d_outputs, d_last):
@@ -445,12 +471,13 @@ def lstm_train(cell, xs, states):
     order = _lstm_order(u)
     halve = halves(u, 4, (0, 1, 2), dtype)                 # i f o halved
     bias = cell.bias if cell.use_bias else np.zeros(4 * u, dtype)
-    x1, A = _project_all(xs, cell.kernel[:, order] * halve, bias[order] * halve)
+    new = _allocator(cell)
+    x1, A = _project_all(new, xs, cell.kernel[:, order] * halve, bias[order] * halve)
     w_rec = np.ascontiguousarray((cell.recurrent_kernel[:, order] * halve).T)  # (4u, u)
     timesteps, batch, _ = xs.shape
-    H = _state_columns(states[0], timesteps, dtype)
-    C = _state_columns(states[1], timesteps, dtype)
-    TC = np.empty((u, timesteps, batch), dtype)            # tanh(c) at every step
+    H = _state_columns(new, "H", states[0], timesteps, dtype)
+    C = _state_columns(new, "C", states[1], timesteps, dtype)
+    TC = new("TC", (u, timesteps, batch), dtype)           # tanh(c) at every step
     rec, ig = np.empty((4 * u, batch), dtype), np.empty((u, batch), dtype)
     for t in range(timesteps):
         a = A[:, t]
@@ -467,7 +494,7 @@ def lstm_train(cell, xs, states):
         np.multiply(o, TC[:, t], out=H[:, t + 1])          # h = o * tanh(c)
     outputs = _batch_first(H[:, 1:])
     new_states = [outputs[-1].copy(), np.ascontiguousarray(C[:, -1].T)]
-    return outputs, new_states, Tape("lstm", x1=x1, A=A, H=H, C=C, TC=TC)
+    return outputs, new_states, _tape(cell, "lstm", x1=x1, A=A, H=H, C=C, TC=TC)
 
 
 def lstm_backward(cell, arrays, d_outputs, d_last):

@@ -425,3 +425,24 @@ def test_the_training_benchmark_runs_and_prints_every_column():
     for row in rows[3:]:
         figures = [float(v) for v in row[1:6]]             # 3 times in seconds, 2 ratios
         assert all(v > 0 for v in figures[:3]) and all(v >= 0 for v in figures), row
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_a_dead_tapes_arrays_are_reused_and_nothing_returned_changes(name):
+    """After its backward pass a tape is dead, and the next training forward of the same cell
+    reuses its arrays - never those of a live tape, and never memory it returned."""
+    cell = _cell(name)
+    xs, states, r_out, r_last = _problem(cell)
+    out1, last1, tape1 = fast.unroll_train(cell, xs, states)
+    _, _, live = fast.unroll_train(cell, xs, states)       # tape1 is alive: fresh arrays
+    assert not any(np.shares_memory(a, b) for a in tape1.arrays.values()
+                   for b in live.arrays.values() if a.ndim > 1 and b.ndim > 1)
+    grads1 = fast.unroll_backward(cell, tape1, r_out, r_last)
+    fast.unroll_backward(cell, live, r_out, r_last)
+    first = [out1, *last1, grads1[0], *grads1[1], *grads1[2], grads1[3]]
+    kept = [a.copy() for a in first]
+    _, _, tape3 = fast.unroll_train(cell, xs + 1, states)  # the last tape is dead: reused
+    assert np.shares_memory(tape3.arrays["A"], live.arrays["A"])
+    fast.unroll_backward(cell, tape3, 2 * r_out, r_last)
+    for a, b in zip(first, kept):
+        assert_allclose(a, b, atol=0)
