@@ -11,7 +11,9 @@ receives the sum of its weights' gradients over both calls.
     g.loss           # the loss, a float
     g.weights        # dL/dw for every w of model.get_weights(), in that order
     g.inputs         # dL/dx, shaped like x
-    g.h["lstm"]      # dL/dh_t for every timestep t, (batch, timesteps, units)
+    g.h["lstm"]      # dL/dh_t for every timestep t, (batch, timesteps, units), in the
+                     # order the layer read them; a Bidirectional's two directions are
+                     # g.h["forward_<name>"] and g.h["backward_<name>"]
 
 Nothing changes the weights: this is the training step without its update.
 """
