@@ -77,8 +77,12 @@ def forward(model, x, training=False, keep=True):
     return outputs, Tape(values, masks, caches, masks.get(id(leaves[0])))
 
 
-def backward(model, tape, d_outputs):
-    """dL/d(model outputs) (structured like the outputs) -> ``Gradients``."""
+def backward(model, tape, d_outputs, inputs=True):
+    """dL/d(model outputs) (structured like the outputs) -> ``Gradients``.
+
+    ``inputs=False`` (training) skips dL/dx where a recurrent layer reads a model input
+    directly: that product is a sixth of an RNN's backward, and nothing uses it then."""
+    model_inputs = {id(t) for t in model.inputs}
     grads = {}                                      # id(symbolic tensor) -> dL/d(tensor)
 
     def receive(tensors, ds):
@@ -94,7 +98,12 @@ def backward(model, tape, d_outputs):
         if not any(id(t) in grads for t in outs):
             continue                                # no gradient reaches this call
         d_out = [grads.get(id(t), np.zeros_like(tape.values[id(t)])) for t in outs]
-        g = node.layer.backward(cache, pack_like(node.outputs, d_out))
+        d_out = pack_like(node.outputs, d_out)
+        if not inputs and getattr(node.layer, "can_skip_inputs", False) and all(
+                id(t) in model_inputs for t in flatten(node.args[0])):
+            g = node.layer.backward(cache, d_out, need_inputs=False)
+        else:
+            g = node.layer.backward(cache, d_out)
         receive(node.args[0], g.inputs)
         if g.initial_state is not None:
             receive(node.kwargs.get("initial_state"), g.initial_state)
@@ -106,8 +115,9 @@ def backward(model, tape, d_outputs):
     for layer in model.layers:
         dw = d_weights[id(layer)]
         weights += dw if dw is not None else [np.zeros_like(w) for w in layer.weights]
-    inputs = [grads.get(id(t), np.zeros_like(tape.values[id(t)])) for t in model.inputs]
-    return Gradients(weights, inputs[0] if model._single_input else inputs, h=h)
+    d_x = [grads.get(id(t), np.zeros_like(tape.values[id(t)])) if inputs else None
+           for t in model.inputs]
+    return Gradients(weights, d_x[0] if model._single_input else d_x, h=h)
 
 
 def gradients(model, x, y, loss="mse", initial_state=None, mask=None):

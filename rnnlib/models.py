@@ -95,9 +95,10 @@ class Model(Trainer):
         ``training=True`` (as ``fit`` calls it) switches Dropout on."""
         return backprop.forward(self, x, training=training)
 
-    def backward(self, tape, d_outputs):
-        """dL/d(outputs) -> ``Gradients`` (.weights in get_weights() order, .inputs, .h)."""
-        return backprop.backward(self, tape, d_outputs)
+    def backward(self, tape, d_outputs, inputs=True):
+        """dL/d(outputs) -> ``Gradients`` (.weights in get_weights() order, .inputs, .h).
+        ``inputs=False`` (as ``fit`` calls it) may skip dL/dx, which training never uses."""
+        return backprop.backward(self, tape, d_outputs, inputs=inputs)
 
     def _check_input(self, tensor, arr):
         layer = tensor.node.layer

@@ -77,7 +77,7 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore"):      # reported below, in words
             y_pred, tape = self.forward(self._as_model_input(xs), training=True)
             loss, d_y_pred = self.loss.value_and_grad(y, y_pred, mask=tape.output_mask)
-            grads = self.backward(tape, d_y_pred).weights
+            grads = self.backward(tape, d_y_pred, inputs=False).weights
             problem = non_finite(loss, grads) or self._apply_or_undo(grads)
         if problem:
             self._stop_on_nan(problem, where)

@@ -452,7 +452,9 @@ class RNN(Layer):
         return outputs, output, list(states), tape
 
     # --- backpropagation through time ----------------------------------------------
-    def backward(self, cache, d_out):
+    can_skip_inputs = True          # backward(..., need_inputs=False): no dL/dx (a first layer)
+
+    def backward(self, cache, d_out, need_inputs=True):
         """dL/d(what call returned) -> Grads: dL/dx (batch, timesteps, features), dL/dweights,
         dL/d(initial_state) if one was given, and dL/dh_t (batch, timesteps, units)."""
         (batch, timesteps, _), had_initial_state, (kind, tape) = cache
@@ -467,12 +469,13 @@ class RNN(Layer):
             d_seq = np.zeros((timesteps, batch, self.output_size), self.dtype)
             d_seq[-1] = d_output                       # only the last output was returned
         if kind == "fast":
-            d_xs, d_states, d_weights, d_h = fast.unroll_backward(self.cell, tape, d_seq, d_states)
+            d_xs, d_states, d_weights, d_h = fast.unroll_backward(self.cell, tape, d_seq, d_states,
+                                                                  d_inputs=need_inputs)
         else:
             d_xs, d_states, d_weights, d_h = self._loop_backward(tape, d_seq, d_states)
-        if self.go_backwards:
+        if d_xs is not None and self.go_backwards:
             d_xs = d_xs[::-1]                          # back into the input's time order
-        return Grads(d_xs.transpose(1, 0, 2), d_weights,
+        return Grads(None if d_xs is None else d_xs.transpose(1, 0, 2), d_weights,
                      d_states if had_initial_state else None, {self.name: d_h.transpose(1, 0, 2)})
 
     def _loop_backward(self, tape, d_seq, d_states):
