@@ -120,6 +120,44 @@ def reference_cells(source_nb):
             for c in source_nb.cells if is_solution_code(c)}
 
 
+def run_code_cells(nb, cells=None):
+    """Run a source notebook's code cells except its test cells, as a kernel would, in a plain
+    namespace; ``cells`` ({grade_id: code}) replaces the reference solutions."""
+    code = reference_cells(nb)
+    code.update(cells or {})
+    ns = {"__name__": "__main__"}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and not is_test(cell):
+            source = code[nbgrader_meta(cell)["grade_id"]] if is_solution_code(cell) else cell.source
+            exec(compile(source, nbgrader_meta(cell).get("grade_id", "setup"), "exec"), ns)
+    return ns
+
+
+def run_test_cells(nb, ns, part=None):
+    """{test grade_id: (points, message or None)}: each test cell run in a copy of ``ns``,
+    earning its points when it raises nothing; ``part`` "visible" or "hidden" runs only that
+    half of each test cell (the lines before, or between, the HIDDEN TESTS markers)."""
+    results = {}
+    for cell in (c for c in nb.cells if is_test(c)):
+        source = cell.source
+        if part == "visible":
+            source = source.split("### BEGIN HIDDEN TESTS")[0]
+        elif part == "hidden":
+            source = HIDDEN_RE.findall(source)[0]
+        meta = nbgrader_meta(cell)
+        try:
+            exec(source, dict(ns))
+            results[meta["grade_id"]] = (meta["points"], None)
+        except AssertionError as exc:
+            results[meta["grade_id"]] = (meta["points"], str(exc))
+    return results
+
+
+def score(results):
+    """The points of the test cells that passed, from ``run_test_cells``'s results."""
+    return sum(points for points, message in results.values() if message is None)
+
+
 def test_points(nb):
     """{grade_id: points} of the autograded test cells."""
     return {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c).get("points", 0)

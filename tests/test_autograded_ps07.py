@@ -29,40 +29,16 @@ CHECKS = {"rnn_step_backward": [ps07_bptt.check_rnn_step_backward],
 
 
 def namespace(cells=None):
-    """Run the notebook's code cells except the test cells; ``cells`` replaces solutions."""
-    code = h.reference_cells(NOTEBOOK)
-    code.update(cells or {})
-    ns = {"__name__": "__main__"}
-    for cell in NOTEBOOK.cells:
-        if cell.cell_type == "code" and not h.is_test(cell):
-            source = code[h.nbgrader_meta(cell)["grade_id"]] if h.is_solution_code(cell) else cell.source
-            exec(compile(source, h.nbgrader_meta(cell).get("grade_id", "setup"), "exec"), ns)
-    return ns
+    """The notebook's code cells run except the test cells; ``cells`` replaces solutions."""
+    return h.run_code_cells(NOTEBOOK, cells)
 
 
 def run_tests(ns, part=None):
-    """{test grade_id: (points, message or None)}; ``part`` "visible" or "hidden" runs only
-    that half of each test cell (the lines before, or between, the HIDDEN TESTS markers)."""
-    results = {}
-    for cell in NOTEBOOK.cells:
-        if not h.is_test(cell):
-            continue
-        source = cell.source
-        if part == "visible":
-            source = source.split("### BEGIN HIDDEN TESTS")[0]
-        elif part == "hidden":
-            source = h.HIDDEN_RE.findall(source)[0]
-        meta = h.nbgrader_meta(cell)
-        try:
-            exec(source, dict(ns))
-            results[meta["grade_id"]] = (meta["points"], None)
-        except AssertionError as exc:
-            results[meta["grade_id"]] = (meta["points"], str(exc))
-    return results
+    """{test grade_id: (points, message or None)} (see nbgrader_harness.run_test_cells)."""
+    return h.run_test_cells(NOTEBOOK, ns, part)
 
 
-def score(results):
-    return sum(points for points, message in results.values() if message is None)
+score = h.score
 
 
 @functools.lru_cache(maxsize=None)
