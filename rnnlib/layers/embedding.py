@@ -7,7 +7,10 @@
     its features are set to 0 and mask = any(x != mask_value, axis=-1).
 
 The mask then travels with the tensor through the model (see ``Layer.compute_mask``):
-an RNN skips the masked steps, a loss leaves them out, as in Keras 3.
+an RNN skips the masked steps, a loss leaves them out, as in Keras 3.  That happens inside
+a model (rl.Model / rl.Sequential).  Called eagerly on arrays, a layer cannot hang a mask on
+a NumPy array (Keras on torch attaches it to the tensor): pass it yourself,
+``lstm(emb(ids), mask=emb.compute_mask(ids))``.
 """
 import numpy as np
 
