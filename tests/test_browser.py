@@ -5,6 +5,9 @@ sliders of ``rnnlib.widgets.unroll_explorer()`` with the keyboard and with the m
 After every move the explorer must show the output shape Keras would print and
 ``Total params: N`` with N = units * (features + units + 1) for the value the page shows.
 
+Lesson 8's gates explorer: "event at timestep" moved with the keyboard moves the spike and
+the step where the gates react; the cell switched to GRU with the mouse shows z|r|h.
+
 A learner, in JupyterLab on a workspace built as `make course` builds it, opens lesson 2,
 follows its "Your turn" link to the student version of ps02, writes a wrong step (a known
 misconception), runs the notebook and reads the misconception in the test cell's output,
@@ -220,6 +223,37 @@ def check_lesson03(lab, page):
     # For the screenshot: the kernel has drawn the last picture too.
     expect(kernel_idle(page)).to_be_visible()
     explorer.cell.scroll_into_view_if_needed()
+
+
+# --- lesson 8: the gates explorer, moved by hand ----------------------------------------------
+
+def test_lesson08_event_slider_and_cell_switch(lab, page):
+    """Move "event at timestep" with the keyboard: the spike and the gates' reaction move with
+    it (the explorer's text says where); switch the cell to GRU with the mouse."""
+    with screenshot_on_failure(page, ARTIFACTS / "lesson08_browser_failed.png"):
+        open_notebook(page, lab, "08_inside_the_gates.ipynb", timeout=TIMEOUT)
+        run_all_cells(page)
+        event = Slider(page, "event at timestep")
+        cell = page.locator(".jp-CodeCell").filter(has=event.root).first
+        text = cell.locator(".widget-html", has_text="zeros and one spike")
+        try:
+            text.wait_for()
+        except sync_api.TimeoutError:
+            pytest.fail("the explorer did not render; error outputs:\n"
+                        + "\n".join(error_outputs(page)) + "\nserver log:\n" + lab.log_tail())
+        expect(text).to_contain_text("x[0, 5, 0] = 3")
+        expect(text).to_contain_text("at the event (t=5)")
+        for value in (6, 7):
+            event.press("ArrowRight")
+            expect(event.readout).to_have_text(str(value))
+        expect(text).to_contain_text("x[0, 7, 0] = 3")
+        expect(text).to_contain_text("at the event (t=7)")
+        cell.get_by_role("button", name="GRU").click()
+        expect(text).to_contain_text("GRU(3, reset_after=True)")
+        expect(text).to_contain_text("z|r|h")
+        expect(Slider(cell, "update bias b_z").readout).to_have_text(re.compile(r"^\s*0(\.0+)?\s*$"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lesson08_browser.png"))
 
 
 # --- the learner's road: lesson 2 -> ps02 -> a misconception -> full marks ------------------
