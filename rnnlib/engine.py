@@ -196,16 +196,12 @@ class Layer:
         out_shapes = self.compute_output_shape(shapes, **kwargs)
         node = Node(self, (inputs,), kwargs, None)
         masks = flatten(self._symbolic_mask(inputs, kwargs))
-        leaves = [SymbolicTensor(s, self.output_dtype, name=f"{self.name}/out{i}", node=node,
+        leaves = [SymbolicTensor(s, self.dtype, name=f"{self.name}/out{i}", node=node,
                                  index=i, has_mask=masks[min(i, len(masks) - 1)] is not None)
                   for i, s in enumerate(_shape_leaves(out_shapes))]
         node.outputs = _pack_shapes(out_shapes, leaves)
         self._nodes.append(node)
         return node.outputs
-
-    @property
-    def output_dtype(self):
-        return self.dtype
 
     def _symbolic_mask(self, inputs, kwargs):
         """Whether the outputs will carry a mask, found by running ``compute_mask`` on
