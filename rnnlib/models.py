@@ -3,7 +3,7 @@ import numpy as np
 
 from . import backprop
 from .engine import (InputLayer, Layer, SymbolicTensor, fmt_shape, flatten,
-                     is_symbolic, pack_like, unique_name)
+                     is_symbolic, unique_name)
 from .training import Trainer
 
 

@@ -4,10 +4,7 @@ The expected gradients are worked out here from the forward pass and the chain r
 SimpleRNN's dL/dh_tm1 = (dL/dh_t * (1 - h_t**2)) @ recurrent_kernel.T), and the clipped
 vectors from the formulas in Keras 3's optimizers, never read back from the widget.
 """
-import shutil
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -15,8 +12,6 @@ from numpy.testing import assert_allclose
 import rnnlib as rl
 import rnnlib.bptt_widgets as bw
 
-ROOT = Path(__file__).resolve().parents[1]
-LESSON = "09_backpropagation_through_time.ipynb"
 
 
 def simple_rnn_dh_by_hand(scale, timesteps):
@@ -140,22 +135,6 @@ def test_clipping_region_follows_the_threshold():
     e.threshold.value = 0.5
     assert e.regions["clipnorm"].get_radius() == 0.5
     assert e.regions["clipvalue"].get_width() == 1.0
-
-
-# --- the lesson -----------------------------------------------------------------------------
-
-def test_lesson_runs_top_to_bottom(tmp_path):
-    """Until tests/test_lessons.py lists lesson 9 (it then runs it with the others)."""
-    if LESSON in (ROOT / "tests" / "test_lessons.py").read_text():
-        pytest.skip("tests/test_lessons.py runs it")
-    from nbclient import NotebookClient
-    copy = tmp_path / LESSON
-    shutil.copy(ROOT / "course" / LESSON, copy)
-    nb = nbformat.read(copy, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
 
 
 # --- what lesson 9 says of Keras 3 ------------------------------------------------------------

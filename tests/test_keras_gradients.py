@@ -9,7 +9,6 @@ within the contract's 1e-5 (float32; relative above 1).  The layer protocol
 Skipped (with the reason) where Keras is not installed; CI installs it.
 """
 import itertools
-import types
 
 import numpy as np
 import pytest

@@ -8,7 +8,6 @@ are tiny (13 samples in batches of 5, the last one partial; 5 timesteps; 3 units
 because Keras's fit on torch takes about half a second even for those.
 Skipped (with the reason) where Keras is not installed; CI installs it.
 """
-import itertools
 
 import numpy as np
 import pytest

@@ -7,7 +7,6 @@ NumPy broadcasting error from deep inside.
 import warnings
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -9,7 +9,7 @@ import copy
 
 import numpy as np
 
-from ..engine import Grads, Layer, flatten, fmt_shape
+from ..engine import Grads, Layer, flatten
 from .rnn import RNN
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
