@@ -27,7 +27,6 @@ On a busy machine, OPENBLAS_NUM_THREADS=1 runs every library on one thread (see 
 """
 import os
 import statistics
-import time
 import tracemalloc
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
