@@ -227,14 +227,27 @@ def check_lesson03(lab, page):
 
 # --- lesson 8: the gates explorer, moved by hand ----------------------------------------------
 
-def test_lesson08_event_slider_and_cell_switch(lab, page):
+@pytest.fixture(scope="module")
+def lesson08_lab():
+    """A JupyterLab of its own (a shared one restores lesson 3's tab beside lesson 8)."""
+    def prepare(home):
+        shutil.copytree(COURSE, home / "course")
+        return home / "course", {}
+    with lab_in_temporary_home("unrolled-lab08-", "lesson08_jupyter_lab.log", prepare) as server:
+        yield server
+
+
+def test_lesson08_event_slider_and_cell_switch(lesson08_lab):
     """Move "event at timestep" with the keyboard: the spike and the gates' reaction move with
     it (the explorer's text says where); switch the cell to GRU with the mouse."""
-    with screenshot_on_failure(page, ARTIFACTS / "lesson08_browser_failed.png"):
+    lab = lesson08_lab
+    with chromium_page(lab.home / "chromium-profile") as page, \
+            screenshot_on_failure(page, ARTIFACTS / "lesson08_browser_failed.png"):
         open_notebook(page, lab, "08_inside_the_gates.ipynb", timeout=TIMEOUT)
         run_all_cells(page)
-        event = Slider(page, "event at timestep")
-        cell = page.locator(".jp-CodeCell").filter(has=event.root).first
+        cell = current_notebook(page).locator(".jp-CodeCell").filter(
+            has=Slider(page, "event at timestep").root).first        # `has` takes a relative locator
+        event = Slider(cell, "event at timestep")
         text = cell.locator(".widget-html", has_text="zeros and one spike")
         try:
             text.wait_for()
@@ -252,8 +265,8 @@ def test_lesson08_event_slider_and_cell_switch(lab, page):
         expect(text).to_contain_text("GRU(3, reset_after=True)")
         expect(text).to_contain_text("z|r|h")
         expect(Slider(cell, "update bias b_z").readout).to_have_text(re.compile(r"^\s*0(\.0+)?\s*$"))
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "lesson08_browser.png"))
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "lesson08_browser.png"))
 
 
 # --- the learner's road: lesson 2 -> ps02 -> a misconception -> full marks ------------------
