@@ -158,6 +158,18 @@ def score(results):
     return sum(points for points, message in results.values() if message is None)
 
 
+def part_points(nb):
+    """{"## Part X (N points)" heading: the points of the graded cells under it}, in order."""
+    parts, current = {}, None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## Part"):
+            current = cell.source.splitlines()[0]
+            parts[current] = 0
+        elif nbgrader_meta(cell).get("grade"):
+            parts[current] += nbgrader_meta(cell)["points"]
+    return parts
+
+
 def test_points(nb):
     """{grade_id: points} of the autograded test cells."""
     return {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c).get("points", 0)

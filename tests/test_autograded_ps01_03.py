@@ -75,13 +75,7 @@ def test_reference_passes_every_check(aid):
 def test_points_add_up_in_headings(aid):
     """``## Part X (N points)`` = the autograded plus manual points of that part's cells."""
     nb = source_notebook(aid)
-    parts, current = {}, None
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and cell.source.startswith("## Part"):
-            current = cell.source.splitlines()[0]
-            parts[current] = 0
-        elif h.nbgrader_meta(cell).get("grade"):
-            parts[current] += h.nbgrader_meta(cell)["points"]
+    parts = h.part_points(nb)
     for heading, points in parts.items():
         assert heading.endswith(f"({points} points)"), (heading, points)
     assert sum(h.test_points(nb).values()) == SUBMISSIONS[aid].AUTOGRADED_POINTS

@@ -61,13 +61,7 @@ def test_untouched_release_fails_every_check():
 
 
 def test_points_add_up_in_headings():
-    parts, current = {}, None
-    for cell in NOTEBOOK.cells:
-        if cell.cell_type == "markdown" and cell.source.startswith("## Part"):
-            current = cell.source.splitlines()[0]
-            parts[current] = 0
-        elif h.nbgrader_meta(cell).get("grade"):
-            parts[current] += h.nbgrader_meta(cell)["points"]
+    parts = h.part_points(NOTEBOOK)
     assert list(parts) == ["## Part A (3 points)", "## Part B (4 points)", "## Part C (5 points)"]
     for heading, points in parts.items():
         assert heading.endswith(f"({points} points)"), (heading, points)
