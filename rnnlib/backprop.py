@@ -91,7 +91,7 @@ def backward(model, tape, d_outputs, inputs=True):
                 grads[id(t)] = grads[id(t)] + d if id(t) in grads else d
 
     receive(model.outputs, d_outputs)
-    d_weights = {id(layer): None for layer in model.layers}
+    d_weights = {id(layer): None for layer in model.operations}
     h = {}
     for node, cache in reversed(list(zip(model._nodes, tape.caches))):
         outs = flatten(node.outputs)

@@ -54,12 +54,18 @@ class Model(Trainer):
         return order
 
     @property
-    def layers(self):
-        layers = [t.node.layer for t in self.inputs]
+    def operations(self):
+        """Every step of the graph in order, the ``rl.ops`` ones (``Flip``) included, as in Keras."""
+        steps = [t.node.layer for t in self.inputs]
         for node in self._nodes:
-            if node.layer not in layers:
-                layers.append(node.layer)
-        return layers
+            if node.layer not in steps:
+                steps.append(node.layer)
+        return steps
+
+    @property
+    def layers(self):
+        """The layers, input layers first; the steps ``rl.ops`` added are left out, as in Keras."""
+        return [step for step in self.operations if not getattr(step, "is_operation", False)]
 
     @property
     def input_shape(self):
@@ -152,7 +158,7 @@ class Model(Trainer):
     def summary_rows(self):
         """One dict per layer: name, type, output shape (as Keras prints it), params."""
         rows = []
-        for layer in self.layers:
+        for layer in self.operations:         # Keras's table lists the ops' steps too
             nodes = layer._nodes
             outputs = nodes[0].outputs if nodes else None
             shapes = None if outputs is None else [t.shape for t in flatten(outputs)]
@@ -170,7 +176,7 @@ class Model(Trainer):
 
     def summary(self, print_fn=print):
         """Print Keras's table (its terminal width): Layer (type), Output Shape, Param #, totals."""
-        print_fn(summary_table(self.name, self.summary_rows(), self.layers,
+        print_fn(summary_table(self.name, self.summary_rows(), self.operations,
                                connected=not self._sequential_like()))
 
     def __repr__(self):
@@ -218,8 +224,12 @@ class Sequential(Model):
         self._layers.append(layer)
 
     @property
-    def layers(self):
+    def operations(self):
         return list(self._layers)
+
+    @property
+    def layers(self):
+        return [layer for layer in self._layers if not getattr(layer, "is_operation", False)]
 
     def __call__(self, x):
         if not self.inputs:               # build on first call, as Keras does

@@ -10,7 +10,13 @@ from .engine import Grads, Layer, SymbolicTensor, fmt_shape
 
 
 class Flip(Layer):
-    """The layer behind ``rl.ops.flip`` on a symbolic tensor: reverse one axis."""
+    """The step behind ``rl.ops.flip`` on a symbolic tensor: reverse one axis.
+
+    An operation, not a layer: ``model.layers`` leaves it out and ``model.operations`` and
+    ``model.summary()`` show it, as Keras does with its ``Flip``.
+    """
+
+    is_operation = True
 
     def __init__(self, axis, name=None):
         super().__init__(name)

@@ -343,6 +343,11 @@ def test_ops_flip_as_keras_ops_flip():
     r.set_weights(k.get_weights())
     x = data(1, timesteps=4, features=2)[0]
     assert_same(k(x), r(x))
+    # an op is a step of the graph, not a layer: model.layers leaves it out, the summary shows it
+    assert [type(s).__name__ for s in r.layers] == [type(s).__name__ for s in k.layers]
+    assert [type(s).__name__ for s in r.operations] == [type(s).__name__ for s in k.operations]
+    assert summary_rows(r) == summary_rows(k)
+    assert ("Flip", "(None, 4, 3)", 0) in summary_rows(r)
 
 
 def test_set_random_seed_makes_the_same_weights_as_a_rerun():
