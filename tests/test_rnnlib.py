@@ -236,6 +236,19 @@ def test_a_students_cell_drives_rnn_like_simple_rnn():
     assert mine.compute_output_shape((None, 5, 2)) == ((None, 5, 4), (None, 4))
 
 
+def test_a_students_cell_receives_its_states_as_a_tuple_as_in_keras():
+    """Keras 3 hands a cell's call a tuple of states (one state or several)."""
+    seen = []
+
+    class Recording(MinimalCell):
+        def call(self, x_t, states):
+            seen.append(type(states))
+            return super().call(x_t, states)
+
+    layers.RNN(Recording(np.zeros((2, 4)), np.zeros((4, 4)), np.zeros(4)))(sample(timesteps=3))
+    assert seen == [tuple] * 3    # one call a timestep
+
+
 def test_a_cell_returning_wrong_shapes_is_told():
     class Bad(MinimalCell):
         def call(self, x_t, states):

@@ -524,7 +524,7 @@ class RNN(Layer):
 
     def _foreign_step(self, x_t, states):
         """Call a cell that is not rnnlib's, and check what it returns."""
-        output, new_states = self.cell.call(x_t, list(states))
+        output, new_states = self.cell.call(x_t, tuple(states))     # a tuple, as Keras passes them
         if not isinstance(new_states, (list, tuple)):
             new_states = [new_states]
         output = np.asarray(output)
