@@ -222,6 +222,15 @@ from keras.src.layers.layer import Layer
 torch.set_grad_enabled(False)
 depth, call = [0], Layer.__call__
 
+def with_grad(method):                     # fit and train_on_batch need torch's autograd back
+    def run(self, *args, **kwargs):
+        with torch.enable_grad():
+            return method(self, *args, **kwargs)
+    return run
+
+keras.Model.fit = with_grad(keras.Model.fit)
+keras.Model.train_on_batch = with_grad(keras.Model.train_on_batch)
+
 def numpy(t):
     if isinstance(t, (list, tuple)):
         return type(t)(numpy(v) for v in t)
