@@ -213,7 +213,8 @@ def _record_times():
 # rl.layers, rl.Input, rl.Model, rl.optimizers, ... are Keras's own (rnnlib's gradient calls,
 # beyond Keras, are missing: an AttributeError); an eager layer call hands back NumPy (as
 # rnnlib's does; Keras's torch tensors have no .round(3) or [:, ::-1]); rl.viz and rl.widgets
-# draw nothing.  Prints each cell's output, and "!! <error type>" for a cell that raised.
+# draw nothing (a do-nothing Callback where fit needs one).  Prints each cell's output, and
+# "!! <error type>" for a cell that raised.
 KERAS_RUNNER = """
 import contextlib, io, sys, types
 import keras, nbformat, torch
@@ -222,10 +223,14 @@ from keras.src.layers.layer import Layer
 torch.set_grad_enabled(False)
 depth, call = [0], Layer.__call__
 
-def with_grad(method):                     # fit and train_on_batch need torch's autograd back
-    def run(self, *args, **kwargs):
-        with torch.enable_grad():
-            return method(self, *args, **kwargs)
+def with_grad(method):                     # fit and train_on_batch need torch's autograd back,
+    def run(self, *args, **kwargs):        # and tensors, not NumPy, from the layers inside them
+        depth[0] += 1
+        try:
+            with torch.enable_grad():
+                return method(self, *args, **kwargs)
+        finally:
+            depth[0] -= 1
     return run
 
 keras.Model.fit = with_grad(keras.Model.fit)
@@ -248,7 +253,7 @@ Layer.__call__ = outermost_call_returns_numpy
 
 class Nothing:
     def __getattr__(self, name):
-        return lambda *args, **kwargs: None
+        return lambda *args, **kwargs: keras.callbacks.Callback()   # nothing, also as a callback in fit
 
 rl = types.ModuleType("rnnlib")
 rl.layers, rl.Input, rl.Model, rl.Sequential = keras.layers, keras.Input, keras.Model, keras.Sequential
