@@ -84,6 +84,7 @@ def test_rnn_counts_and_forward_are_torchs(lesson, torch):
     ns = after(lesson, "batch, timesteps = 3, 5")
     layer = torch_layer(torch, "RNN", ns["rnn"], 1, 10)
     assert sum(p.numel() for p in torch.nn.RNN(1, 10).parameters()) == 130
+    assert list(torch.nn.RNN(1, 10, bias=False).state_dict()) == ["weight_ih_l0", "weight_hh_l0"]
     assert "PyTorch: 130 parameters = 10*1 + 10*10 + 10 + 10" in lesson[1]
     assert "Keras:   120 parameters, weights [(1, 10), (10, 10), (10,)]" in lesson[1]
     output, h_n = as_numpy(layer(torch.from_numpy(ns["x_time_major"].astype("float64"))))
