@@ -200,23 +200,38 @@ class LayoutExplorer(Explorer):
             ax.set_axis_off()
         self.title = fig.text(0.66, 0.97, "", ha="center", va="top", fontsize=9)
         self.data_title = fig.text(0.15, 0.97, "", ha="center", va="top", fontsize=9)
+        # x and at most 5 returned arrays: a box and a label each, made once, refilled on update
+        # (a text's own bbox would be measured again on every draw)
+        from matplotlib.patches import FancyBboxPatch
+
+        self.ax_data.set_xlim(0, 1)
+        self.ax_data.set_ylim(0, 1)
+        self.data_boxes = [self.ax_data.add_patch(FancyBboxPatch(
+            (0.03, 0), 0.94, 0.1, boxstyle="round,pad=0,rounding_size=0.03", ec="#555555", lw=1))
+            for _ in range(6)]
+        self.data_labels = [self.ax_data.text(0.5, 0, "", ha="center", va="center", fontsize=7.5)
+                            for _ in range(6)]
 
     def draw(self):
         self._draw_data()
         self._draw_weights()
 
     def _draw_data(self):
-        ax = self.ax_data
-        viz.wipe(ax)
         rows = [("x", self.input_shape, self._axes().split(", batch_first")[0], viz.INPUT)] + [
             (name, shape, axes, viz.OUTPUT if k == 0 else viz.STATE)
             for k, (name, shape, axes) in enumerate(self.returned)]
         step = 1 / (len(rows) + 0.5)
-        for k, (name, shape, axes, colour) in enumerate(rows):
-            ax.text(0.5, 1 - (k + 0.6) * step, f"{name} {fmt_shape(shape)}\n{axes}", ha="center",
-                    va="center", fontsize=7.5, bbox=dict(boxstyle="round,pad=0.3", fc=colour, ec="#555555"))
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
+        for k, (box, label) in enumerate(zip(self.data_boxes, self.data_labels)):
+            box.set_visible(k < len(rows))
+            label.set_visible(k < len(rows))
+            if k < len(rows):
+                name, shape, axes, colour = rows[k]
+                middle = 1 - (k + 0.6) * step
+                box.set_y(middle - 0.3 * step)
+                box.set_height(0.6 * step)
+                box.set_facecolor(colour)
+                label.set_position((0.5, middle))
+                label.set_text(f"{name} {fmt_shape(shape)}\n{axes}")
         self.data_title.set_text(f"{self.framework.value}: in and out")
 
     def _limits(self, x0, x1, y0, y1, left, top, right=0.0):
