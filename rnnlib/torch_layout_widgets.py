@@ -165,9 +165,9 @@ class LayoutExplorer(Explorer):
                     ("last h", (units, batch), "(units, batch)")]
         if cell == "LSTM":
             returned.append(("last c", (units, batch), "(units, batch)"))
-        header = (f"columns: x_t = x[:, :, t] {fmt_shape((features, batch))}; W_x @ x_t + W_h @ h_tm1 + b, "
-                  f"h {fmt_shape((units, batch))}: Keras's weights transposed, Keras's gate order "
-                  "(one layer, one direction)")
+        header = (f"columns: x_t = x[:, :, t] {fmt_shape((features, batch))} and h {fmt_shape((units, batch))} "
+                  "are columns; the weights, Keras's transposed, multiply them from the left (W_x @ x_t, "
+                  "W_h @ h_tm1); Keras's gate order; one layer, one direction")
         return (features, batch, steps), returned, weights, header
 
     def _count(self, two_biases):
