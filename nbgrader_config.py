@@ -7,6 +7,7 @@ and export; tests/test_nbgrader_pipeline.py checks every setting below end to en
 """
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
+import os
 import re
 
 from traitlets import List
@@ -107,10 +108,12 @@ c.GenerateFeedback.preprocessors = [
 ]
 
 # --- the exchange (JupyterHub) ------------------------------------------------------
-# On a shared JupyterHub, uncomment and point every user's config at the same directory
-# (mode 777, sticky bit); see docs/instructors.md.
-# c.Exchange.root = "/srv/nbgrader/exchange"
-# c.Exchange.timezone = "UTC"
+# Always set, so release_assignment never writes to nbgrader's built-in default
+# (/usr/local/share/nbgrader/exchange).  The class's hub (jupyterhub/) gives every server
+# the same folder through UNROLLED_EXCHANGE; the folder must exist, mode 1777 (writable by
+# everyone, sticky bit): see docs/instructors.md.
+c.Exchange.root = os.environ.get("UNROLLED_EXCHANGE", "/srv/nbgrader/exchange")
+c.Exchange.timezone = "UTC"
 
 # --- collecting from an LMS download (nbgrader zip_collect) --------------------------
 # Put the LMS's files (or its zip) in downloaded/<assignment id>/archive/. A file named
