@@ -156,7 +156,8 @@ def draw_task(ax, case, shapes, timesteps=6, steps_out=4, padding=0, decoder="Re
     """
     viz.wipe(ax)
     ax.set_axis_off()
-    size = 6 if small else 7
+    total = timesteps + (steps_out if case == "encoder-decoder" else 0)
+    size = 6 if small or total > 12 else 7
     boxes, arrows = [], []
     bw, bh, gap = 0.7, 0.5, 1.0                  # a box's width and height, one step's width
     y_in, y_cell, y_out = 0.0, 1.0, 2.0
@@ -238,16 +239,17 @@ def draw_task(ax, case, shapes, timesteps=6, steps_out=4, padding=0, decoder="Re
     viz._draw_arrows(ax, arrows)
     out = next(name for name in ("time_distributed", "dense") if name in shapes)
     first = "x" if case == "one-to-many" else "ids"
+    margin = ax.get_yaxis_transform()            # x in axes fractions: labels left of the axes
     for y, label in [(y_out, f"{out} {shapes[out]}"), (y_cell, f"h_t {shapes['h']}"),
                      (y_in, f"{first} {shapes[first]}")]:
-        ax.text(-0.15, y + bh / 2, label, ha="right", va="center", fontsize=size)
+        ax.text(-0.01, y + bh / 2, label, ha="right", va="center", fontsize=size, transform=margin)
     if masked:
-        ax.text(-0.15, y_in - 0.1, f"mask {shapes['mask']}", ha="right", va="top", fontsize=size,
-                color="#555555")
+        ax.text(-0.01, y_in - 0.1, f"mask {shapes['mask']}", ha="right", va="top", fontsize=size,
+                transform=margin, color="#555555")
     if "decoder_ids" in shapes:
         ax.text(x0, y_in - 0.1, f"decoder_ids {shapes['decoder_ids']}"
                 + ("" if small else ": the target shifted by one step"), fontsize=size, va="top")
-    ax.set_xlim(-2.6 if small else -2.2, max(right, 4.5) + 0.2)
+    ax.set_xlim(-0.2, max(right, 4.5) + 0.2)
     ax.set_ylim(-0.45, 2.9)
 
 
@@ -273,7 +275,7 @@ def task_shapes(timesteps=5, units=8, steps_out=3, padding=1):
         decoder = "initial_state" if case == "encoder-decoder" else "RepeatVector"
         steps = 4 if case == "encoder-decoder" else timesteps
         task = task_model(case, steps, units, steps_out, decoder)
-        ax = fig.add_axes([left + 0.01, bottom, 0.48, 0.42])
+        ax = fig.add_axes([left + 0.1, bottom, 0.39, 0.42])
         draw_task(ax, case, shape_texts(task, steps), steps, steps_out,
                   0 if case == "encoder-decoder" else padding, decoder, small=True)
         fig.text(left + 0.25, bottom + 0.445, TITLES[case], ha="center", fontsize=9, weight="bold")
@@ -365,7 +367,7 @@ class TasksExplorer(Explorer):
                 "the mask stops at the encoder.")
 
     def layout(self, fig):
-        self.ax = fig.add_axes([0.0, 0.0, 1.0, 1.0])
+        self.ax = fig.add_axes([0.14, 0.0, 0.85, 1.0])     # the shape labels left of it
 
     def draw(self):
         case = self.case.value
