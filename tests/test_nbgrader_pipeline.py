@@ -32,9 +32,14 @@ pytestmark = pytest.mark.slow
 
 TOY = "ps00_toy"
 # Adversarial submissions: the toy gets the endless loops (each costs a cell timeout),
-# ps02_cell every other case, ps05_state (whose lstm_step returns a tuple) the ones that
-# try to fool the checks. Without those two, the first real assignment gets them all.
-ADVERSARIAL_REAL = {"ps02_cell": None, "ps05_state": ("zeros", "nan", "numpy_patched")}
+# ps02_cell every other case, ps05_state (whose lstm_step returns a tuple) and ps07_bptt
+# (whose rnn_step_backward returns five gradients, checked against central differences) the
+# ones that try to fool the checks. Without those, the first real assignment gets them all.
+# ps08_training brings its own adversarial notebooks as variants with exact scores (an
+# endless training loop, a NaN loss, hard-coded test labels, a lookup table of the data):
+# see tests/submissions/ps08_training.py.
+FOOLS = ("zeros", "nan", "numpy_patched")
+ADVERSARIAL_REAL = {"ps02_cell": None, "ps05_state": FOOLS, "ps07_bptt": FOOLS}
 RUN_TIMEOUT = 1200      # seconds for one nbgrader command: a hang fails, it never blocks CI
 
 
@@ -255,8 +260,11 @@ def lanes(assignments, cases, n=min(3, os.cpu_count() or 1)):
     """Split the assignments into ``n`` courses of about equal work, graded side by side
     (each course has its own gradebook).  No more courses than cores: the endless-loop
     submissions keep a core busy for a minute, and with 3 courses on 2 cores an ordinary
-    notebook was once lost in CI."""
-    cost = {a: sum(15 if c.student in ("infinite_loop", "swallows_interrupt") else 1
+    notebook was once lost in CI.  A submissions module's ``GRADING_WEIGHT`` (default 1)
+    says how many ordinary notebooks one of its notebooks costs (ps08 trains two models)."""
+    modules = submissions.load_all()
+    weight = {a: getattr(modules.get(a), "GRADING_WEIGHT", 1) for a in assignments}
+    cost = {a: sum(15 if c.student in ("infinite_loop", "swallows_interrupt") else weight[a]
                    for c in cases if c.assignment == a) for a in assignments}
     groups = [[] for _ in range(n)]
     for aid in sorted(assignments, key=lambda a: -cost[a]):
