@@ -10,13 +10,14 @@ export KERAS_BACKEND := torch
 
 WORKSPACE := workspace
 
-.PHONY: course workspace check test release benchmark clean-generated help
+.PHONY: course workspace check test release hub benchmark clean-generated help
 
 help:
 	@echo "make course     open your workspace in JupyterLab: lessons and assignments (installs into .venv on first use)"
 	@echo "make check ps02 grade your workspace's ps02 notebook as the instructor's autograde would"
 	@echo "make test       run every test (installs the test and Keras-reference extras)"
 	@echo "make release    nbgrader: generate release/ for every assignment in source/"
+	@echo "sudo make hub   a class on this machine's JupyterHub, http://127.0.0.1:8000 (INSTRUCTOR=..., STUDENTS=a,b,c)"
 	@echo "make benchmark  print rnnlib's speed against PyTorch and Keras"
 
 # Stamp files: re-install when pyproject.toml changes.
@@ -29,7 +30,11 @@ $(VENV)/.course: pyproject.toml
 # torch is pinned to the CPU build; install it first so nothing pulls a CUDA build.
 $(VENV)/.test: $(VENV)/.course
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[course,test,reference]"
+	$(BIN)/python -m pip install --quiet -e ".[course,test,reference,hub]"
+	touch $@
+
+$(VENV)/.hub: $(VENV)/.course
+	$(BIN)/python -m pip install --quiet -e ".[course,hub]"
 	touch $@
 
 # JupyterLab refuses to run as root unless told; containers often are root.
@@ -57,6 +62,14 @@ test: $(VENV)/.test
 
 release: $(VENV)/.course
 	$(BIN)/nbgrader generate_assignment '*' --force --create
+
+# A class on this machine (jupyterhub/classroom.py; docs/instructors.md): as root, makes the
+# users that are missing (printing their passwords), the exchange and the instructor's
+# course, then runs JupyterHub on 127.0.0.1:8000 until Ctrl+C, which stops every server.
+INSTRUCTOR ?= instructor
+STUDENTS   ?= student1,student2
+hub: $(VENV)/.hub
+	$(BIN)/python jupyterhub/classroom.py start --instructor $(INSTRUCTOR) --students $(STUDENTS)
 
 benchmark: $(VENV)/.test
 	$(BIN)/python benchmarks/forward.py

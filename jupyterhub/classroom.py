@@ -19,6 +19,7 @@ then runs JupyterHub with jupyterhub_config.py on http://127.0.0.1:8000.  ``remo
 deletes those users with their homes and mail spools (not the exchange).
 """
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -92,16 +93,28 @@ def install_course(instructor, repo=REPO):
     return course
 
 
+# JupyterHub (4.1+) forbids framing a user's pages ("frame-ancestors 'none'"), which
+# blanks the Formgrader: JupyterLab shows it in a frame of the same server.  The
+# instructor's server allows frames from itself only.
+INSTRUCTOR_SERVER_CONFIG = {"ServerApp": {"tornado_settings": {"headers": {
+    "Content-Security-Policy": "frame-ancestors 'self'"}}}}
+
+
 def write_role_configs(state):
     """Jupyter's extra config folders (JUPYTER_CONFIG_PATH) for each role, made in
-    ``state/config``: a student's hides nbgrader's instructor tools as `make course` does."""
-    state = Path(state)
-    student = workspace.write_jupyter_config(state / "config" / "student")
-    for folder in (state, state / "config", *student.parents[:2], *student.rglob("*")):
+    ``state/config``: a student's hides nbgrader's instructor tools as `make course` does;
+    an instructor's lets the Formgrader show in JupyterLab."""
+    state, config = Path(state), Path(state) / "config"
+    student = workspace.write_jupyter_config(config / "student")
+    instructor = config / "instructor"
+    instructor.mkdir(parents=True, exist_ok=True)
+    (instructor / "jupyter_server_config.json").write_text(
+        json.dumps(INSTRUCTOR_SERVER_CONFIG, indent=2) + "\n")
+    for folder in (state, config, student.parent, instructor, *config.rglob("*")):
         if folder.is_dir():
             folder.chmod(0o711 if folder == state else 0o755)   # readable by every server
     return {"student": os.pathsep.join([str(student), str(SHARED_CONFIG)]),
-            "instructor": str(SHARED_CONFIG)}
+            "instructor": os.pathsep.join([str(instructor), str(SHARED_CONFIG)])}
 
 
 def setup(instructor, students, exchange=DEFAULT_EXCHANGE, state=DEFAULT_STATE, passwords=None):

@@ -275,6 +275,14 @@ class Class:
                     pass
         return pids
 
+    def wait_for_user_processes(self, timeout):
+        """The class's users' processes still running after ``timeout`` s (kernels exit
+        on their own once their server is gone)."""
+        deadline = time.monotonic() + timeout
+        while (pids := self.user_pids()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return pids
+
     def stop_hub(self, timeout=60):
         """SIGTERM to the hub's PID: it stops every server it spawned, and its proxy."""
         if self.hub is None or self.hub.poll() is not None:
@@ -288,14 +296,10 @@ class Class:
 
     def close(self):
         try:
-            pids = self.server_pids() if self.hub else set()
             self.stop_hub()
-            leftover = self.user_pids()
-            for pid in leftover:                 # processes of our own users only, by PID
+            for pid in self.wait_for_user_processes(10):   # our own users' only, by PID
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-            self.leftover = leftover
-            self.spawned = pids
         finally:
             if self.hub:
                 self._log.close()
@@ -382,6 +386,21 @@ def answers(variant=None):
     return cells
 
 
+def validate(page):
+    """The notebook toolbar's Validate: nbgrader runs the visible tests as the student;
+    the dialog's text."""
+    from playwright.sync_api import expect
+    from browser_helpers import current_notebook
+    current_notebook(page).locator(".validate-button").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Validation Results", timeout=120_000)
+    expect(dialog.get_by_role("button", name="Ok")).to_be_visible(timeout=120_000)
+    text = dialog.inner_text()
+    dialog.get_by_role("button", name="Ok").click()
+    return text
+    expect(dialog).to_have_count(0)
+
+
 def submit(page, expected_count):
     """Submit from the Assignments tab; until it lists ``expected_count`` submissions."""
     from playwright.sync_api import expect
@@ -411,6 +430,13 @@ def student_fetches_and_submits(page, klass, user, cells):
     expect(row(panel.locator("#fetched_assignments_list"), ASSIGNMENT)).to_be_visible()
     if cells:
         write_notebook_cells(page, klass, user, cells)
+        # Every test passes; Validate only asks for the written answers (graded by hand).
+        report = validate(page)
+        written = [c for c in nbformat.read(str(klass.course / "release" / ASSIGNMENT /
+                                                f"{ASSIGNMENT}.ipynb"), 4).cells
+                   if c.cell_type == "markdown" and h.nbgrader_meta(c).get("solution")]
+        assert report.count("You did not provide a response.") == len(written) > 0, report
+        assert report.count("The following cell failed") == len(written), report
     submit(page, 1)
 
 
@@ -442,9 +468,6 @@ def klass():
         yield the_class
     finally:
         the_class.close()
-        assert not the_class.leftover, f"processes left running by the class: {the_class.leftover}"
-        for pid in the_class.spawned:
-            assert not Path(f"/proc/{pid}").exists(), f"server {pid} still running"
         for user in the_class.passwords:
             assert subprocess.run(["id", user], capture_output=True).returncode != 0
 
@@ -467,8 +490,8 @@ def test_a_class_on_jupyterhub(klass):
         log_in(page, klass, klass.instructor)
         from playwright.sync_api import expect
         from test_browser import nbgrader_menu
-        expect(nbgrader_menu(page)).to_contain_text("Formgrader")
-        page.keyboard.press("Escape")
+        nbgrader_menu(page).get_by_role("menuitem", name="Formgrader").click()
+        expect(page.frame_locator("#formgrader-iframe iframe").locator("body")).to_contain_text(ASSIGNMENT)
         listed = page.request.get(f"{klass.url}/user/{klass.instructor}/formgrader/api/assignments")
         assert listed.status == 200, listed.text()
         assert {a["name"]: a["status"] for a in listed.json()}.get(ASSIGNMENT) == "released"
@@ -552,3 +575,5 @@ def test_a_class_on_jupyterhub(klass):
     while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
         time.sleep(0.5)
     assert not [p for p in pids if Path(f"/proc/{p}").exists()]
+    left = klass.wait_for_user_processes(30)    # their kernels, nbgrader's, anything
+    assert not left, f"processes of the class's users still running: {left}"
