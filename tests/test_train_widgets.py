@@ -234,3 +234,20 @@ def test_live_plot_is_a_keras_callback_too():
         ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
     for key in ("loss", "val_loss"):
         assert_allclose(said["drawn"][key], said["history"][key], rtol=1e-6)
+
+
+def test_patience_five_stops_the_default_run_before_its_lowest_point():
+    """Lesson 10: on 100 digits EarlyStopping(patience=5) stops (after epoch 19) before the
+    lowest val_loss of the full run (epoch 26): rnnlib's own EarlyStopping, fed the recording."""
+    val_loss = tw.recorded("SimpleRNN", 100)["val_loss"]
+
+    class Model:
+        stop_training = False
+    stop = rl.callbacks.EarlyStopping(monitor="val_loss", patience=5)
+    stop.set_model(Model())
+    stop.on_train_begin()
+    for epoch, value in enumerate(val_loss):
+        stop.on_epoch_end(epoch, {"val_loss": value})
+        if stop.model.stop_training:
+            break
+    assert epoch + 1 == 19 and tw.best_epoch(val_loss) == 26
