@@ -31,6 +31,11 @@ CASES = {
     "gates_explorer": (dict(cell="LSTM", units=8, timesteps=40), "event_at", (19, 20)),
     "bptt_explorer": (dict(), "scale", (0.9, 1.1)),
     "clipping_explorer": (dict(), "size", (1.5, 2.5)),
+    "training_explorer": (dict(cell="LSTM", samples=1400), "epochs", (30, 60)),
+    "tasks_explorer": (dict(case="encoder-decoder", decoder="initial_state", timesteps=10,
+                            steps_out=8, units=32, padding=3), "timesteps", (9, 10)),
+    "layout_explorer": (dict(cell="LSTM", units=64, features=64, num_layers=3, bidirectional=True),
+                        "units", (63, 64)),
 }
 
 

@@ -562,3 +562,38 @@ def clipping_explorer(**settings):
 
 EXPLORERS["bptt_explorer"] = bptt_explorer
 EXPLORERS["clipping_explorer"] = clipping_explorer
+
+
+def training_explorer(**settings):
+    """Lesson 10: training and validation curves, overfitting (rnnlib/train_widgets.py)."""
+    from .train_widgets import training_explorer as explorer   # imported here: it builds on Explorer
+    return explorer(**settings)
+
+
+def live_loss_plot(**settings):
+    """Lesson 10: a callback that redraws the loss curves at every epoch of fit (rnnlib/train_widgets.py)."""
+    from .train_widgets import live_loss_plot as callback
+    return callback(**settings)
+
+
+def tasks_explorer(**settings):
+    """Lesson 11: the four shapes of real tasks, every tensor's shape (rnnlib/task_widgets.py)."""
+    from .task_widgets import tasks_explorer as explorer
+    return explorer(**settings)
+
+
+def task_shapes(**settings):
+    """Lesson 11: a picture of the four shapes of task side by side (rnnlib/task_widgets.py)."""
+    from .task_widgets import task_shapes as picture
+    return picture(**settings)
+
+
+def layout_explorer(**settings):
+    """Lesson 12: one network in Keras's, PyTorch's and a from-scratch layout (rnnlib/torch_layout_widgets.py)."""
+    from .torch_layout_widgets import layout_explorer as explorer
+    return explorer(**settings)
+
+
+EXPLORERS["training_explorer"] = training_explorer
+EXPLORERS["tasks_explorer"] = tasks_explorer
+EXPLORERS["layout_explorer"] = layout_explorer

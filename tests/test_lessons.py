@@ -34,6 +34,9 @@ LESSONS = {
     "07_reading_a_real_model.ipynb": ("encoder_explorer", "ps04_stacking"),
     "08_inside_the_gates.ipynb": ("gates_explorer", "ps05_state"),
     "09_backpropagation_through_time.ipynb": ("bptt_explorer", "ps07_bptt"),   # and clipping_explorer
+    "10_training.ipynb": ("training_explorer", "ps08_training"),   # and live_loss_plot (a callback)
+    "11_shapes_of_real_tasks.ipynb": ("tasks_explorer", "ps08_training"),   # and task_shapes (a picture)
+    "12_the_same_network_in_pytorch.ipynb": ("layout_explorer", "ps09_pytorch_layout"),
 }
 RUN_TIMES = {}
 
@@ -197,6 +200,55 @@ PRINTED = {
            "LSTM after 0 epochs: ||dL/dh_1|| / ||dL/dh_50|| = 7.5e-06",
            "clipnorm=1.0: kernel [0.8 0.6], bias [-0.6  0.8], norms 1.00 and 1.00",
            "global_clipnorm=1.0: kernel [0.72 0.54], bias [-0.27  0.36], norms 0.89 and 0.45"],
+    "10": ["x (1000, 10, 2) y (1000, 1) | x_test (200, 10, 2)",
+           "always answering 1.0 scores mse 0.172",
+           "['loss', 'val_loss'] each with 5 values: one per epoch",
+           "SimpleRNN(32), 10 timesteps, 5 epochs: val_loss 0.0486",
+           "     LSTM(32), 10 timesteps, 5 epochs: val_loss 0.1122",
+           "every cell below the baseline 0.167: True",
+           "x (1797, 8, 8) y (1797,) | the first labels: [0 1 2 3 4 5 6 7 8 9 0 1]",
+           "['accuracy', 'loss', 'val_accuracy', 'val_loss']",
+           "lowest val_loss 1.216 at epoch 15, val_accuracy 0.615",
+           "after epoch 60: loss 0.0056, accuracy 1.000, val_loss 1.502, val_accuracy 0.620",
+           "val_loss rose after its lowest point: True",
+           "stopped after 20 of 60 epochs; the weights kept score val_loss 1.216, val_accuracy 0.615",
+           "evaluate gives the best epoch's val_loss back: True"],
+    "11": ["ids (2, 5) -> vectors (2, 5, 3)",
+           "mask [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]",
+           "vectors[1, 0] is row 9 of the table: True",
+           "padded steps repeat the last real output: True",
+           "last output == the unpadded sentence's: True",
+           "the model masks without mask=: True",
+           "ids (None, 8) -> embedding (None, 8, 4) -> lstm (None, 8) -> dense (None, 1)",
+           "after 5 epochs: held-out accuracy 1.00 (always 'no 5' would score 0.54)",
+           "lstm (None, 8, 8) -> dense (None, 8, 2)",
+           "TimeDistributed(Dense) == Dense: True",
+           "== the Dense on each step alone: True",
+           "after 5 epochs: held-out accuracy 0.95 over the real tokens (always 0 would score 0.57)",
+           "the loss leaves the padded steps out: True",
+           "x (None, 1) -> dense (None, 8) -> repeat_vector (None, 5, 8) -> lstm (None, 5, 16) -> dense (None, 5, 10)",
+           "after 5 epochs: accuracy 0.99",
+           "counting on from 0 and from 2: [[0, 1, 2, 3, 4], [2, 3, 4, 5, 6]]",
+           "RepeatVector, 5 epochs: held-out digits right 0.62, whole sentences 0.07",
+           "target [4 1 6 5] -> the decoder reads [9 4 1 6]",
+           "encoder states (None, 16) (None, 16) -> decoder (None, 4, 16)",
+           "accuracy in the last epoch, reading the true previous digits: 0.97",
+           "states + teacher forcing, 5 epochs: held-out digits right 0.92, whole sentences 0.86"],
+    "12": ["reshape: the same shape: True | the same data: False",
+           "PyTorch: 130 parameters = 10*1 + 10*10 + 10 + 10",
+           "Keras:   120 parameters, weights [(1, 10), (10, 10), (10,)]",
+           "h_n[0] is the last step of output: True",
+           "Keras's sequence == PyTorch's output, axes swapped: True",
+           "Keras's state == h_n[0]: True",
+           "parameters: 900",
+           "output (5, 3, 20) | h_n (4, 3, 10)",
+           "h_n[2], layer 1 forward, is output's last step, first half: True",
+           "h_n[3], layer 1 backward, is output's FIRST step, second half: True",
+           "PyTorch LSTM: 520 parameters | Keras LSTM(10): 480 parameters, bias (40,)",
+           "b_hn moved into b_in, the same GRU: False",
+           "PyTorch GRU: 390 parameters",
+           "Keras GRU(10, reset_after=True): 390 parameters, bias (2, 30)",
+           "Keras GRU(10, reset_after=False): 360 parameters, bias (30,)"],
 }
 
 
@@ -221,10 +273,11 @@ import keras, nbformat, torch
 from keras.src.layers.layer import Layer
 
 torch.set_grad_enabled(False)
+torch.set_num_threads(1)                   # tiny models: torch's thread pool only fights for 2 cores
 depth, call = [0], Layer.__call__
 
-def with_grad(method):                     # fit and train_on_batch need torch's autograd back,
-    def run(self, *args, **kwargs):        # and tensors, not NumPy, from the layers inside them
+def inside_keras(method):                  # the model's own calls keep tensors (autograd, masks)
+    def run(self, *args, **kwargs):
         depth[0] += 1
         try:
             with torch.enable_grad():
@@ -233,8 +286,8 @@ def with_grad(method):                     # fit and train_on_batch need torch's
             depth[0] -= 1
     return run
 
-keras.Model.fit = with_grad(keras.Model.fit)
-keras.Model.train_on_batch = with_grad(keras.Model.train_on_batch)
+for name in ("fit", "train_on_batch", "evaluate", "test_on_batch", "predict"):
+    setattr(keras.Model, name, inside_keras(getattr(keras.Model, name)))
 
 def numpy(t):
     if isinstance(t, (list, tuple)):
@@ -286,6 +339,16 @@ RNNLIB_ONLY = {                  # (lesson 1's "ndarray": the runner hands Keras
            "GRU and LSTM fall off faster than SimpleRNN: True",
            "LSTM after 0 epochs: ||dL/dh_1|| / ||dL/dh_50|| = 7.5e-06",
            "global_clipnorm=1.0: kernel [0.72 0.54], bias [-0.27  0.36], norms 0.89 and 0.45"],
+    "10": [     # Keras's seeded weights are other numbers; the lesson gives its figures beside
+        "SimpleRNN(32), 10 timesteps, 5 epochs: val_loss 0.0486",
+        "     LSTM(32), 10 timesteps, 5 epochs: val_loss 0.1122",
+        "lowest val_loss 1.216 at epoch 15, val_accuracy 0.615",
+        "after epoch 60: loss 0.0056, accuracy 1.000, val_loss 1.502, val_accuracy 0.620",
+        "stopped after 20 of 60 epochs; the weights kept score val_loss 1.216, val_accuracy 0.615"],
+    "11": [     # trained from other random weights, Keras gets 0.93; 0.61 / 0.10; 0.96 / 0.94
+        "after 5 epochs: held-out accuracy 0.95 over the real tokens (always 0 would score 0.57)",
+        "RepeatVector, 5 epochs: held-out digits right 0.62, whole sentences 0.07",
+        "states + teacher forcing, 5 epochs: held-out digits right 0.92, whole sentences 0.86"],
 }
 KERAS_RAISES = {
     "05": ["!! IndexError"],
