@@ -47,8 +47,10 @@ def after(lesson, first_line):
 @pytest.fixture(scope="module")
 def torch():
     torch = pytest.importorskip("torch", reason="torch is the reference: install the 'reference' extra")
-    torch.set_grad_enabled(False)
-    return torch
+    before = torch.is_grad_enabled()
+    torch.set_grad_enabled(False)          # forward passes only; given back for the tests after
+    yield torch
+    torch.set_grad_enabled(before)
 
 
 def torch_layer(torch, kind, weights, *args, **kwargs):
