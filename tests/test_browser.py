@@ -7,6 +7,8 @@ After every move the explorer must show the output shape Keras would print and
 
 Lesson 8's gates explorer: "event at timestep" moved with the keyboard moves the spike and
 the step where the gates react; the cell switched to GRU with the mouse shows z|r|h.
+Lesson 10: the live loss picture sits in its cell, and the training explorer's numbers follow
+"stop after epoch" (keyboard) and the cell (mouse).
 
 A learner, in JupyterLab on a workspace built as `make course` builds it, opens lesson 2,
 follows its "Your turn" link to the student version of ps02, writes a wrong step (a known
@@ -227,13 +229,21 @@ def check_lesson03(lab, page):
 
 # --- lesson 8: the gates explorer, moved by hand ----------------------------------------------
 
-@pytest.fixture(scope="module")
-def lesson08_lab():
-    """A JupyterLab of its own (a shared one restores lesson 3's tab beside lesson 8)."""
+@contextlib.contextmanager
+def lesson_lab(number):
+    """A JupyterLab of its own on a copy of course/ (a shared one restores lesson 3's tab
+    beside the lesson under test)."""
     def prepare(home):
         shutil.copytree(COURSE, home / "course")
         return home / "course", {}
-    with lab_in_temporary_home("unrolled-lab08-", "lesson08_jupyter_lab.log", prepare) as server:
+    with lab_in_temporary_home(f"unrolled-lab{number}-", f"lesson{number}_jupyter_lab.log",
+                               prepare) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def lesson08_lab():
+    with lesson_lab("08") as server:
         yield server
 
 
@@ -267,6 +277,47 @@ def test_lesson08_event_slider_and_cell_switch(lesson08_lab):
         expect(Slider(cell, "update bias b_z").readout).to_have_text(re.compile(r"^\s*0(\.0+)?\s*$"))
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "lesson08_browser.png"))
+
+
+# --- lesson 10: the training explorer and the live loss picture ------------------------------
+
+@pytest.fixture(scope="module")
+def lesson10_lab():
+    with lesson_lab("10") as server:
+        yield server
+
+
+def test_lesson10_stop_epoch_and_cell_switch(lesson10_lab):
+    """The live loss picture is in its cell; move "stop after epoch" with the keyboard and the
+    explorer's numbers follow; switch the cell to GRU with the mouse and they are the GRU's."""
+    lab = lesson10_lab
+    with chromium_page(lab.home / "chromium-profile") as page, \
+            screenshot_on_failure(page, ARTIFACTS / "lesson10_browser_failed.png"):
+        open_notebook(page, lab, "10_training.ipynb", timeout=TIMEOUT)
+        run_all_cells(page)
+        live = current_notebook(page).locator(".jp-CodeCell", has_text="live_loss_plot()").first
+        cell = current_notebook(page).locator(".jp-CodeCell").filter(
+            has=Slider(page, "stop after epoch").root).first
+        text = cell.locator(".widget-html", has_text="validated on the last")
+        try:
+            text.wait_for()
+        except sync_api.TimeoutError:
+            pytest.fail("the explorer did not render; error outputs:\n"
+                        + "\n".join(error_outputs(page)) + "\nserver log:\n" + lab.log_tail())
+        # one picture per fit (SimpleRNN, GRU, LSTM), each redrawn in place over its 5 epochs
+        expect(live.locator(".jp-OutputArea-output img")).to_have_count(3)
+        stop = Slider(cell, "stop after epoch")
+        expect(text).to_contain_text("SimpleRNN(32) -> Dense(10, softmax) on 100 digits")
+        expect(text).to_contain_text("after epoch 60:")
+        for value in (59, 58):
+            stop.press("ArrowLeft")
+            expect(stop.readout).to_have_text(str(value))
+        expect(text).to_contain_text("after epoch 58:")
+        cell.get_by_role("button", name="GRU").click()
+        expect(text).to_contain_text("GRU(32) -> Dense(10, softmax)")
+        expect(text).to_contain_text("after epoch 58:")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "lesson10_browser.png"))
 
 
 # --- the learner's road: lesson 2 -> ps02 -> a misconception -> full marks ------------------
