@@ -170,6 +170,33 @@ def part_points(nb):
     return parts
 
 
+def assert_clean_assignment(nb, suffixed_tests=False):
+    """An instructor notebook as committed: valid, unique ids, no outputs, each graded cell's id
+    its grade_id, locked test cells named test_*, one hidden block of `checks.check_...(...,
+    hidden=True)` lines in each after a visible check, and a test cell `test_<id>` for every
+    solution cell (or `test_<id>_<more>` where ``suffixed_tests``)."""
+    nbformat.validate(nb)
+    ids = [c.id for c in nb.cells]
+    assert len(set(ids)) == len(ids)
+    tests = [c.id for c in nb.cells if is_test(c)]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+        meta = nbgrader_meta(cell)
+        if meta:
+            assert cell.id == meta["grade_id"]
+        if is_test(cell):
+            assert meta["locked"] and cell.id.startswith("test_")
+            hidden = HIDDEN_RE.findall(cell.source)
+            assert len(hidden) == 1
+            assert cell.source.index("checks.check_") < cell.source.index("### BEGIN"), cell.id
+            for line in hidden[0].strip().splitlines():
+                assert line.startswith("checks.check_") and line.endswith(", hidden=True)"), line
+        if is_solution_code(cell):
+            assert any(t == f"test_{cell.id}" or suffixed_tests and t.startswith(f"test_{cell.id}_")
+                       for t in tests), cell.id
+
+
 def test_points(nb):
     """{grade_id: points} of the autograded test cells."""
     return {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c).get("points", 0)

@@ -121,24 +121,8 @@ def test_points_add_up_in_headings():
 
 
 def test_notebook_is_committed_clean_with_stable_ids_and_links():
-    nbformat.validate(NOTEBOOK)
-    ids = [c.id for c in NOTEBOOK.cells]
-    assert len(set(ids)) == len(ids)
+    h.assert_clean_assignment(NOTEBOOK)
     assert NOTEBOOK.cells[1].source.startswith("import numpy as np\nimport rnnlib as rl")
-    for cell in NOTEBOOK.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
-        meta = h.nbgrader_meta(cell)
-        if meta:
-            assert cell.id == meta["grade_id"]
-        if h.is_test(cell):
-            assert meta["locked"] and cell.id.startswith("test_")
-            hidden = h.HIDDEN_RE.findall(cell.source)
-            assert len(hidden) == 1
-            for line in hidden[0].strip().splitlines():
-                assert line.startswith("checks.check_") and line.endswith("hidden=True)"), line
-        if h.is_solution_code(cell):
-            assert any(h.is_test(c) and c.id == f"test_{cell.id}" for c in NOTEBOOK.cells), cell.id
     text = "\n".join(c.source for c in NOTEBOOK.cells)
     for phrase in ("../../course/10_training.ipynb",
                    "../../course/09_backpropagation_through_time.ipynb", "under 20 seconds"):
