@@ -241,6 +241,21 @@ def lesson_lab(number):
         yield server
 
 
+def rendered_explorer(page, lab, slider, says):
+    """The code cell of the notebook in front whose explorer has the slider ``slider``, and its
+    text widget (which contains ``says``), once it has rendered; fails with the notebook's
+    errors and the server log if it never does."""
+    cell = current_notebook(page).locator(".jp-CodeCell").filter(
+        has=Slider(page, slider).root).first                 # `has` takes a relative locator
+    text = cell.locator(".widget-html", has_text=says)
+    try:
+        text.wait_for()
+    except sync_api.TimeoutError:
+        pytest.fail("the explorer did not render; error outputs:\n"
+                    + "\n".join(error_outputs(page)) + "\nserver log:\n" + lab.log_tail())
+    return cell, text
+
+
 @pytest.fixture(scope="module")
 def lesson08_lab():
     with lesson_lab("08") as server:
@@ -255,15 +270,8 @@ def test_lesson08_event_slider_and_cell_switch(lesson08_lab):
             screenshot_on_failure(page, ARTIFACTS / "lesson08_browser_failed.png"):
         open_notebook(page, lab, "08_inside_the_gates.ipynb", timeout=TIMEOUT)
         run_all_cells(page)
-        cell = current_notebook(page).locator(".jp-CodeCell").filter(
-            has=Slider(page, "event at timestep").root).first        # `has` takes a relative locator
+        cell, text = rendered_explorer(page, lab, "event at timestep", "zeros and one spike")
         event = Slider(cell, "event at timestep")
-        text = cell.locator(".widget-html", has_text="zeros and one spike")
-        try:
-            text.wait_for()
-        except sync_api.TimeoutError:
-            pytest.fail("the explorer did not render; error outputs:\n"
-                        + "\n".join(error_outputs(page)) + "\nserver log:\n" + lab.log_tail())
         expect(text).to_contain_text("x[0, 5, 0] = 3")
         expect(text).to_contain_text("at the event (t=5)")
         for value in (6, 7):
@@ -296,14 +304,7 @@ def test_lesson10_stop_epoch_and_cell_switch(lesson10_lab):
         open_notebook(page, lab, "10_training.ipynb", timeout=TIMEOUT)
         run_all_cells(page)
         live = current_notebook(page).locator(".jp-CodeCell", has_text="live_loss_plot()").first
-        cell = current_notebook(page).locator(".jp-CodeCell").filter(
-            has=Slider(page, "stop after epoch").root).first
-        text = cell.locator(".widget-html", has_text="validated on the last")
-        try:
-            text.wait_for()
-        except sync_api.TimeoutError:
-            pytest.fail("the explorer did not render; error outputs:\n"
-                        + "\n".join(error_outputs(page)) + "\nserver log:\n" + lab.log_tail())
+        cell, text = rendered_explorer(page, lab, "stop after epoch", "validated on the last")
         # one picture per fit (SimpleRNN, GRU, LSTM), each redrawn in place over its 5 epochs
         expect(live.locator(".jp-OutputArea-output img")).to_have_count(3)
         stop = Slider(cell, "stop after epoch")
