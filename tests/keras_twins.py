@@ -1,11 +1,16 @@
 """Keras twins for the oracle tests: build alike, copy weights, and ask Keras (on torch) for numbers.
 
-Used by test_keras_gradients.py and test_keras_training.py; each imports Keras with
+Used by test_keras_gradients.py, test_keras_training.py and the widget tests; each imports Keras with
 ``pytest.importorskip`` first, so this module is only imported where Keras is installed.
 Keras runs on the torch backend (tests/conftest.py), so a Keras layer called on a torch
 tensor returns torch tensors, and its weights' ``.value`` are torch parameters:
 ``torch.autograd.grad`` then gives Keras's own gradients.
 """
+import json
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import torch
@@ -259,3 +264,12 @@ def sample_inputs(model, rng, samples, vocab=8):
             a[1::4, 0] = 0
         xs.append(a)
     return xs if len(xs) > 1 else xs[0]
+
+
+def keras_script_says(script):
+    """Run ``script`` in a fresh Python with Keras on torch (nothing of this process's state
+    reaches it) and return the JSON object its last printed line holds."""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=dict(os.environ, KERAS_BACKEND="torch"), timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
