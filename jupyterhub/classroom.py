@@ -19,6 +19,7 @@ then runs JupyterHub with jupyterhub_config.py on http://127.0.0.1:8000.  ``remo
 deletes those users with their homes and mail spools (not the exchange).
 """
 import argparse
+import hashlib
 import json
 import os
 import secrets
@@ -106,6 +107,8 @@ def write_role_configs(state):
     an instructor's lets the Formgrader show in JupyterLab."""
     state, config = Path(state), Path(state) / "config"
     student = workspace.write_jupyter_config(config / "student")
+    shared = config / "shared"             # a copy: the checkout may be private to its owner
+    shutil.copytree(SHARED_CONFIG, shared, dirs_exist_ok=True)
     instructor = config / "instructor"
     instructor.mkdir(parents=True, exist_ok=True)
     (instructor / "jupyter_server_config.json").write_text(
@@ -113,8 +116,8 @@ def write_role_configs(state):
     for folder in (state, config, student.parent, instructor, *config.rglob("*")):
         if folder.is_dir():
             folder.chmod(0o711 if folder == state else 0o755)   # readable by every server
-    return {"student": os.pathsep.join([str(student), str(SHARED_CONFIG)]),
-            "instructor": os.pathsep.join([str(instructor), str(SHARED_CONFIG)])}
+    return {"student": os.pathsep.join([str(student), str(shared)]),
+            "instructor": os.pathsep.join([str(instructor), str(shared)])}
 
 
 def setup(instructor, students, exchange=DEFAULT_EXCHANGE, state=DEFAULT_STATE, passwords=None):
@@ -145,9 +148,21 @@ def remove(names):
 # --- the class's Python environment -------------------------------------------------------
 # Every user's server runs the course's environment, so every user must be able to run it.
 # A venv made from a Python in root's home (pyenv's /root/.pyenv) cannot be: then the class
-# gets its own, REPO/.venv-hub, from the system's Python.
-CLASS_VENV = REPO / ".venv-hub"
+# gets its own, from the system's Python, outside the checkout (which may be private, as a
+# `mktemp -d` clone is) and with the course copied in, not linked (pip install, not -e).
+CLASS_VENV = Path(os.environ.get("UNROLLED_CLASS_VENV", "/opt/unrolled-hub-venv"))
 HUB_REQUIREMENTS = ("jupyterhub>=5.2",)     # pyproject.toml's `hub` extra
+
+
+def course_fingerprint():
+    """What the class's environment was built from: pyproject.toml, the hub's requirements and
+    every file of the packages it copies, so a changed rnnlib is installed again."""
+    digest = hashlib.sha256((REPO / "pyproject.toml").read_bytes())
+    digest.update("\n".join(HUB_REQUIREMENTS).encode())
+    for package in ("rnnlib", "autograded_tests"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            digest.update(str(path.relative_to(REPO)).encode() + path.read_bytes())
+    return digest.hexdigest()
 
 
 def runs_for_everyone(python):
@@ -159,12 +174,12 @@ def runs_for_everyone(python):
 
 def class_venv(log=print):
     """The bin folder of a Python environment with the course, JupyterHub and nbgrader that
-    every user can run: this one, or else REPO/.venv-hub, built on first use (a few minutes)."""
+    every user can run: this one, or else CLASS_VENV, built on first use (a few minutes)."""
     here = Path(sys.executable).parent
     if runs_for_everyone(sys.executable) and (here / "jupyterhub").exists():
         return here
     stamp = CLASS_VENV / ".installed"
-    wanted = (REPO / "pyproject.toml").read_text() + "\n".join(HUB_REQUIREMENTS)
+    wanted = course_fingerprint()
     if not stamp.exists() or stamp.read_text() != wanted:
         system_python = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin")
         if system_python is None:
@@ -173,11 +188,12 @@ def class_venv(log=print):
         run(system_python, "-m", "venv", str(CLASS_VENV))
         pip = [str(CLASS_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
         run(*pip, "--upgrade", "pip")
-        run(*pip, "-e", f"{REPO}[course]", *HUB_REQUIREMENTS, cwd=REPO)
+        run(*pip, "--force-reinstall", "--no-deps", str(REPO), cwd=REPO)   # a changed course
+        run(*pip, f"{REPO}[course]", *HUB_REQUIREMENTS, cwd=REPO)
         stamp.write_text(wanted)
     python = CLASS_VENV / "bin" / "python"
     if not runs_for_everyone(python):
-        raise RuntimeError(f"{python} cannot be run by other users: is {REPO} readable by everyone?")
+        raise RuntimeError(f"{python} cannot be run by other users: is {CLASS_VENV} readable by everyone?")
     return python.parent
 
 

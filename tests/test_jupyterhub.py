@@ -22,8 +22,8 @@ every server it spawned) is stopped by its PID, the servers' PIDs are checked go
 users and their homes removed.  ``-s`` prints the wall time from release to feedback.
 
 Needs root (useradd, servers run as other users), Chromium, configurable-http-proxy (npm)
-and JupyterHub; the first run builds the class's environment (.venv-hub) when the course's
-venv cannot be run by other users (a Python in /root).  Screenshots and the hub's log go
+and JupyterHub; the first run builds the class's environment (/opt/unrolled-hub-venv) when
+the course's venv cannot be run by other users (a Python in /root).  Screenshots and the hub's log go
 to artifacts/hub_*.
 """
 import contextlib
@@ -241,7 +241,7 @@ class Class:
         return {"HOME": os.path.expanduser(f"~{user}"), "USER": user, "LANG": "C.UTF-8",
                 "PATH": f"{self.venv_bin}:/usr/local/bin:/usr/bin:/bin", "KERAS_BACKEND": "torch",
                 "UNROLLED_EXCHANGE": str(self.exchange),
-                "JUPYTER_CONFIG_PATH": str(classroom.SHARED_CONFIG)}
+                "JUPYTER_CONFIG_PATH": str(self.state / "config" / "shared")}   # the hub's copy
 
     def as_user(self, user, *cmd, cwd=None, timeout=600):
         return subprocess.run([shutil.which("runuser"), "-u", user, "--", *cmd], cwd=cwd or "/", env=self.env(user),
